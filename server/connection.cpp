@@ -1,0 +1,399 @@
+#include "connection.h"
+
+#include <QDateTime>
+#include <QHostAddress>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace herd {
+
+namespace {
+constexpr qsizetype kReadChunk = 64 * 1024;
+constexpr qsizetype kReadBudget = 1024 * 1024;   // per wake-up, so one fast sender cannot starve others
+constexpr qint64 kLingerMs = 2000;               // how long we drain a closing client's input
+
+QString errnoString(int err) { return QString::fromLocal8Bit(std::strerror(err)); }
+
+void setNoDelay(int fd)
+{
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+} // namespace
+
+Connection::Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int maxLineBytes,
+                       qint64 maxOutputBytes)
+    : m_owner(owner), m_poller(poller), m_id(id), m_maxLine(maxLineBytes), m_maxOutput(maxOutputBytes)
+{
+    openedAtMs = QDateTime::currentMSecsSinceEpoch();
+}
+
+Connection::Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int fd,
+                       QString peerAddress, int maxLineBytes, qint64 maxOutputBytes)
+    : Connection(owner, poller, id, maxLineBytes, maxOutputBytes)
+{
+    m_fd = fd;
+    m_peerAddress = std::move(peerAddress);
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    setNoDelay(fd);
+    if (!m_poller->add(fd, this, EPOLLIN | EPOLLRDHUP)) {
+        m_error = errnoString(errno);
+        ::close(fd);
+        m_fd = -1;
+        m_state = State::Closed;
+    }
+}
+
+Connection *Connection::dial(ConnectionOwner *owner, Poller *poller, quint64 id, const QString &ip,
+                             quint16 port, int maxLineBytes, qint64 maxOutputBytes)
+{
+    auto *c = new Connection(owner, poller, id, maxLineBytes, maxOutputBytes);
+    c->m_state = State::Connecting;
+    c->dialledByUs = true;
+    c->m_peerAddress = ip + QLatin1Char(':') + QString::number(port);
+    const QHostAddress address(ip);
+    sockaddr_storage sa{};
+    socklen_t len = 0;
+    if (address.protocol() == QAbstractSocket::IPv4Protocol) {
+        auto *s4 = reinterpret_cast<sockaddr_in *>(&sa);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        s4->sin_addr.s_addr = htonl(address.toIPv4Address());
+        len = sizeof(sockaddr_in);
+    } else if (address.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto *s6 = reinterpret_cast<sockaddr_in6 *>(&sa);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        const Q_IPV6ADDR a6 = address.toIPv6Address();
+        std::memcpy(&s6->sin6_addr, &a6, sizeof a6);
+        len = sizeof(sockaddr_in6);
+    } else {
+        c->m_error = QStringLiteral("not an IP address: %1").arg(ip);
+        c->m_state = State::Closed;
+        return c;
+    }
+    c->m_fd = ::socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->m_fd < 0) {
+        c->m_error = errnoString(errno);
+        c->m_state = State::Closed;
+        return c;
+    }
+    setNoDelay(c->m_fd);
+    const int rc = ::connect(c->m_fd, reinterpret_cast<sockaddr *>(&sa), len);
+    if (rc != 0 && errno != EINPROGRESS) {
+        c->m_error = errnoString(errno);
+        ::close(c->m_fd);
+        c->m_fd = -1;
+        c->m_state = State::Closed;
+        return c;
+    }
+    c->m_wantWrite = true;
+    poller->add(c->m_fd, c, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+    return c;
+}
+
+Connection::~Connection()
+{
+    if (m_fd >= 0) {
+        m_poller->remove(m_fd, this);
+        ::close(m_fd);
+    }
+}
+
+bool Connection::send(QByteArrayView bytes)
+{
+    if (m_state == State::Closed || m_state == State::Lingering)
+        return false;
+    if (!m_slots.empty()) {
+        m_slots.push_back(Slot{0, true, bytes.toByteArray()});
+        return true;
+    }
+    return appendOutput(bytes);
+}
+
+bool Connection::appendOutput(QByteArrayView bytes)
+{
+    if (m_outPos > 0 && m_outPos == m_out.size()) {
+        m_out.resize(0);
+        m_outPos = 0;
+    }
+    m_out.append(bytes);
+    if (pendingOutput() > m_maxOutput) {
+        abort(QStringLiteral("output limit exceeded (%1 bytes unread)").arg(pendingOutput()));
+        return false;
+    }
+    if (!m_flushQueued && m_state != State::Connecting) {
+        m_flushQueued = true;
+        m_owner->connectionWantsFlush(*this);
+    }
+    return true;
+}
+
+quint64 Connection::reserveReply()
+{
+    const quint64 ticket = m_nextTicket++;
+    m_slots.push_back(Slot{ticket, false, {}});
+    return ticket;
+}
+
+void Connection::fillReply(quint64 ticket, QByteArrayView bytes)
+{
+    for (Slot &slot : m_slots) {
+        if (slot.ticket == ticket) {
+            slot.ready = true;
+            slot.bytes = bytes.toByteArray();
+            break;
+        }
+    }
+    // Release every reply at the front that is ready, in order.
+    while (!m_slots.empty() && m_slots.front().ready) {
+        Slot slot = std::move(m_slots.front());
+        m_slots.pop_front();
+        if (!appendOutput(slot.bytes))
+            return;
+    }
+    finishIfDone();
+}
+
+void Connection::flush()
+{
+    m_flushQueued = false;
+    if (m_fd < 0 || m_state == State::Connecting)
+        return;
+    while (m_outPos < m_out.size()) {
+        const ssize_t n = ::send(m_fd, m_out.constData() + m_outPos, size_t(m_out.size() - m_outPos),
+                                 MSG_NOSIGNAL);
+        if (n > 0) {
+            m_outPos += n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        closeFd(QStringLiteral("write failed: %1").arg(errnoString(errno)));
+        return;
+    }
+    if (m_outPos == m_out.size()) {
+        m_out.resize(0);
+        m_outPos = 0;
+        // Give back the memory a burst needed, but keep a small buffer for the next replies.
+        if (m_out.capacity() > 256 * 1024)
+            m_out.squeeze();
+    }
+    const bool want = m_outPos < m_out.size();
+    if (want != m_wantWrite) {
+        m_wantWrite = want;
+        updateInterest();
+    }
+    finishIfDone();
+}
+
+void Connection::closeWhenDone()
+{
+    if (m_state == State::Open)
+        m_state = State::Draining;
+    m_readShut = true;
+    updateInterest();
+    finishIfDone();
+}
+
+void Connection::abort(const QString &reason)
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_fd >= 0) {
+        // RST rather than FIN: nothing more is owed to this peer.
+        linger lg{1, 0};
+        ::setsockopt(m_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    closeFd(reason);
+}
+
+void Connection::finishIfDone()
+{
+    if (m_state != State::Draining || !m_slots.empty() || m_outPos < m_out.size())
+        return;
+    startLinger();
+}
+
+void Connection::startLinger()
+{
+    // Half-close, then read and discard until the client closes too (or the deadline passes):
+    // closing with unread input would send RST and could destroy replies still in flight.
+    ::shutdown(m_fd, SHUT_WR);
+    if (m_eofSeen) {
+        closeFd(QStringLiteral("closed"));
+        return;
+    }
+    m_state = State::Lingering;
+    m_lingerDeadlineMs = QDateTime::currentMSecsSinceEpoch() + kLingerMs;
+    m_wantWrite = false;
+    m_poller->modify(m_fd, this, EPOLLIN | EPOLLRDHUP);
+}
+
+void Connection::closeFd(const QString &reason)
+{
+    if (m_state == State::Closed)
+        return;
+    m_state = State::Closed;
+    if (m_fd >= 0) {
+        m_poller->remove(m_fd, this);
+        ::close(m_fd);
+        m_fd = -1;
+    }
+    m_owner->connectionClosed(*this, reason);
+}
+
+void Connection::updateInterest()
+{
+    if (m_fd < 0 || m_state == State::Closed)
+        return;
+    std::uint32_t events = m_wantWrite ? std::uint32_t(EPOLLOUT) : 0u;
+    if (!m_readShut || m_state == State::Lingering)
+        events |= EPOLLIN | EPOLLRDHUP;
+    m_poller->modify(m_fd, this, events);
+}
+
+void Connection::onPollEvent(std::uint32_t events)
+{
+    if (m_state == State::Closed)
+        return;
+    if (m_state == State::Connecting) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+            return;
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(m_fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
+            m_error = errnoString(err ? err : ECONNREFUSED);
+            closeFd(m_error);
+            return;
+        }
+        m_state = State::Open;
+        m_wantWrite = false;
+        updateInterest();
+        m_owner->connectionEstablished(*this);
+        if (m_state != State::Closed && pendingOutput() > 0)
+            flush();
+        return;
+    }
+    if (m_state == State::Lingering) {
+        char sink[16 * 1024];
+        for (;;) {
+            const ssize_t n = ::recv(m_fd, sink, sizeof sink, 0);
+            if (n > 0)
+                continue;
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            closeFd(QStringLiteral("closed"));
+            return;
+        }
+    }
+    if ((events & (EPOLLERR | EPOLLHUP)) && m_readShut) {
+        // Reset or fully closed while we were no longer reading: nothing can be delivered.
+        closeFd(QStringLiteral("connection reset by peer"));
+        return;
+    }
+    if (events & EPOLLOUT)
+        flush();
+    if (m_state == State::Closed)
+        return;
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !m_readShut)
+        readInput();
+}
+
+void Connection::readInput()
+{
+    qsizetype budget = kReadBudget;
+    bool eof = false;
+    while (budget > 0) {
+        if (m_inStart > 0 && m_inStart == m_in.size()) {
+            m_in.resize(0);
+            m_inStart = 0;
+        }
+        const qsizetype used = m_in.size();
+        m_in.resize(used + kReadChunk);
+        const ssize_t n = ::recv(m_fd, m_in.data() + used, size_t(kReadChunk), 0);
+        if (n > 0) {
+            m_in.resize(used + n);
+            budget -= n;
+            if (n < kReadChunk)
+                break;
+            continue;
+        }
+        m_in.resize(used);
+        if (n == 0) {
+            eof = true;
+            break;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+        closeFd(QStringLiteral("read failed: %1").arg(errnoString(errno)));
+        return;
+    }
+    processInput(eof);
+}
+
+void Connection::processInput(bool atEof)
+{
+    while (m_state == State::Open || m_state == State::Connecting) {
+        const char *base = m_in.constData() + m_inStart;
+        const qsizetype avail = m_in.size() - m_inStart;
+        const void *nl = avail > 0 ? std::memchr(base, '\n', size_t(avail)) : nullptr;
+        if (!nl)
+            break;
+        qsizetype len = static_cast<const char *>(nl) - base;
+        m_inStart += len + 1;
+        if (len > 0 && base[len - 1] == '\r')
+            --len;
+        if (len > m_maxLine) {
+            m_owner->connectionOverlong(*this, QByteArrayView(base, std::min<qsizetype>(len, 256)));
+            m_readShut = true;
+            closeWhenDone();
+            return;
+        }
+        m_owner->connectionLine(*this, QByteArrayView(base, len), false);
+    }
+    if (m_state != State::Open)
+        return;
+    const qsizetype tail = m_in.size() - m_inStart;
+    if (tail > m_maxLine + 1) {   // +1: a line of exactly the limit may still be waiting for "\r\n"
+        m_owner->connectionOverlong(*this, QByteArrayView(m_in.constData() + m_inStart, 256));
+        closeWhenDone();
+        return;
+    }
+    // Keep the partial tail at the front of the buffer.
+    if (m_inStart > 0) {
+        if (tail > 0)
+            std::memmove(m_in.data(), m_in.constData() + m_inStart, size_t(tail));
+        m_in.resize(tail);
+        m_inStart = 0;
+    }
+    if (atEof) {
+        m_eofSeen = true;
+        if (tail > 0) {
+            // The final line of a half-closed client is still a command.
+            const QByteArray last = m_in;
+            m_in.resize(0);
+            m_owner->connectionLine(*this, QByteArrayView(last), true);
+        }
+        m_in.resize(0);
+        if (m_state == State::Open)
+            closeWhenDone();
+    }
+}
+
+} // namespace herd

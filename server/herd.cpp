@@ -1,0 +1,104 @@
+#include "herd.h"
+
+namespace herd {
+
+Herd::Herd(HerdConfig config, QStringList hosted, QObject *parent)
+    : QObject(parent), m_config(std::move(config))
+{
+    if (hosted.isEmpty())
+        hosted = m_config.nodeNames();
+    for (const QString &name : std::as_const(hosted)) {
+        if (m_config.node(name))
+            m_nodes.append(new Node(m_config, name, this));
+    }
+}
+
+Herd::~Herd()
+{
+    stop();
+}
+
+QString Herd::checkHosted(const HerdConfig &config, const QStringList &hosted)
+{
+    for (const QString &name : hosted) {
+        if (!config.node(name))
+            return QStringLiteral("unknown node \"%1\" (the herd has: %2)")
+                .arg(name, config.nodeNames().join(QStringLiteral(", ")));
+    }
+    return {};
+}
+
+bool Herd::start()
+{
+    for (Node *n : std::as_const(m_nodes)) {
+        if (!n->start()) {
+            m_lastError = n->lastError();
+            stop();
+            return false;
+        }
+        publishPort(n);
+    }
+    for (Node *n : std::as_const(m_nodes))
+        n->connectPeers();
+    return true;
+}
+
+void Herd::publishPort(Node *node)
+{
+    // Record the bound port so neighbours in this process can dial it and a restart reuses it.
+    for (NodeConfig &nc : m_config.nodes) {
+        if (nc.name == node->name() && nc.port != node->port()) {
+            nc.port = node->port();
+            for (Node *other : std::as_const(m_nodes)) {
+                if (other != node)
+                    other->setPeerAddress(nc.name, nc.host, nc.port);
+            }
+        }
+    }
+}
+
+void Herd::stop()
+{
+    for (Node *n : std::as_const(m_nodes))
+        n->stop();
+}
+
+bool Herd::startNode(const QString &name)
+{
+    Node *n = node(name);
+    if (!n)
+        return false;
+    if (!n->start()) {
+        m_lastError = n->lastError();
+        return false;
+    }
+    publishPort(n);
+    n->connectPeers();
+    return true;
+}
+
+void Herd::stopNode(const QString &name)
+{
+    if (Node *n = node(name))
+        n->stop();
+}
+
+Node *Herd::node(const QString &name) const
+{
+    for (Node *n : m_nodes) {
+        if (n->name() == name)
+            return n;
+    }
+    return nullptr;
+}
+
+QList<NodeStats> Herd::stats() const
+{
+    QList<NodeStats> all;
+    all.reserve(m_nodes.size());
+    for (const Node *n : m_nodes)
+        all.append(n->stats());
+    return all;
+}
+
+} // namespace herd

@@ -1,0 +1,46 @@
+#pragma once
+#include "config.h"
+#include "node.h"
+
+#include <QList>
+#include <QObject>
+#include <QStringList>
+
+namespace herd {
+
+// The nodes of a herd hosted in this process (all of them, or the --node ones). Lives in the
+// network thread together with its nodes.
+class Herd final : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Herd)
+public:
+    // `hosted` empty: every node of the config.
+    explicit Herd(HerdConfig config, QStringList hosted = {}, QObject *parent = nullptr);
+    ~Herd() override;
+
+    // Starts every hosted node, then lets them dial. Nodes configured on port 0 get a free
+    // port, which their in-process neighbours are told before dialling. On failure stops what
+    // it started and returns false with lastError().
+    bool start();
+    void stop();
+    bool startNode(const QString &name);
+    void stopNode(const QString &name);
+
+    Node *node(const QString &name) const;
+    const QList<Node *> &nodes() const { return m_nodes; }
+    const HerdConfig &config() const { return m_config; }   // ports as actually bound
+    QString lastError() const { return m_lastError; }
+    QList<NodeStats> stats() const;
+
+    // Checks a --node list against the config; returns an error line or an empty string.
+    static QString checkHosted(const HerdConfig &config, const QStringList &hosted);
+
+private:
+    void publishPort(Node *node);
+
+    HerdConfig m_config;
+    QList<Node *> m_nodes;   // children
+    QString m_lastError;
+};
+
+} // namespace herd

@@ -1,0 +1,720 @@
+#include "node.h"
+#include "places.h"
+#include "poller.h"
+
+#include <QDateTime>
+#include <QHostAddress>
+#include <QHostInfo>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QMessageAuthenticationCode>
+#include <QRandomGenerator>
+#include <QTcpServer>
+#include <QTimer>
+#include <cstdlib>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+Q_LOGGING_CATEGORY(lcHerdNet, "herd.net")
+Q_LOGGING_CATEGORY(lcHerdPeer, "herd.peer")
+
+namespace herd {
+
+using protocol::Kind;
+
+namespace {
+
+constexpr qint64 kPeerOutputCap = 64LL * 1024 * 1024;   // a neighbour that stops reading
+constexpr int kHandshakeTimeoutMs = 5000;
+constexpr int kHousekeepingMs = 500;
+
+// Hands accepted descriptors to the node instead of wrapping them in QTcpSockets.
+class Listener final : public QTcpServer {
+public:
+    std::function<void(qintptr)> onAccept;
+protected:
+    void incomingConnection(qintptr fd) override { onAccept(fd); }
+};
+
+qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+qint64 nowUs()
+{
+    const auto t = protocol::now();
+    return t.sec * 1'000'000 + t.nsec / 1000;
+}
+
+QByteArray randomNonce()
+{
+    quint32 words[4];
+    QRandomGenerator::system()->fillRange(words);
+    return QByteArray(reinterpret_cast<const char *>(words), sizeof words).toHex();
+}
+
+bool constantTimeEqual(QByteArrayView a, QByteArrayView b)
+{
+    if (a.size() != b.size())
+        return false;
+    unsigned char diff = 0;
+    for (qsizetype i = 0; i < a.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+bool isHexNonce(QByteArrayView s)
+{
+    if (s.size() != 32)
+        return false;
+    for (char c : s) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+// Every run of newlines collapsed to one, none at the end (SPEC §2, WHATSAT).
+QByteArray compactJson(const QJsonObject &answer)
+{
+    const QByteArray json = QJsonDocument(answer).toJson(QJsonDocument::Indented);
+    QByteArray out;
+    out.reserve(json.size());
+    for (char c : json) {
+        if (c == '\n' && (out.isEmpty() || out.back() == '\n'))
+            continue;
+        out.append(c);
+    }
+    while (out.endsWith('\n'))
+        out.chop(1);
+    return out;
+}
+
+} // namespace
+
+Node::Node(const HerdConfig &config, const QString &name, QObject *parent)
+    : QObject(parent)
+    , m_config(config)
+    , m_name(name)
+    , m_nameBytes(name.toUtf8())
+{
+    for (const QString &peer : m_config.neighbours(name)) {
+        auto *link = new PeerLink(peer, m_config.peers.redialMinMs, m_config.peers.redialMaxMs, this);
+        link->m_suspectAfter = m_config.peers.suspectAfterMissed;
+        connect(link, &PeerLink::redialDue, this, [this, link] {
+            if (m_running && !link->m_connection && !link->m_dialing)
+                dial(*link);
+        });
+        m_links.insert(peer, link);
+        if (const NodeConfig *n = m_config.node(peer))
+            m_peerAddress.insert(peer, {n->host, n->port});
+    }
+    if (const NodeConfig *self = m_config.node(name))
+        m_port = self->port;
+}
+
+Node::~Node()
+{
+    stop();
+}
+
+void Node::setPeerAddress(const QString &peer, const QString &host, quint16 port)
+{
+    m_peerAddress.insert(peer, {host, port});
+}
+
+bool Node::start()
+{
+    if (m_running)
+        return true;
+    const NodeConfig *self = m_config.node(m_name);
+    if (!self) {
+        m_lastError = QStringLiteral("unknown node %1").arg(m_name);
+        return false;
+    }
+    QString error;
+    if (!m_log.open(m_config.logDir, m_name, &error)) {
+        m_lastError = QStringLiteral("%1: %2").arg(m_name, error);
+        return false;
+    }
+    m_places = PlacesProvider::create(m_config.places, &error, this);
+    if (!m_places) {
+        m_lastError = QStringLiteral("%1: places: %2").arg(m_name, error);
+        m_log.close();
+        return false;
+    }
+    const QByteArray secretEnv = m_config.peerSecretEnv.toLocal8Bit();
+    m_secret = qgetenv(secretEnv.constData());
+
+    m_poller = new Poller(this);
+    auto *server = new Listener;
+    server->setParent(this);
+    server->onAccept = [this](qintptr fd) { accept(fd); };
+    m_server = server;
+    const QHostAddress address(self->host == QLatin1String("localhost") ? QStringLiteral("127.0.0.1")
+                                                                         : self->host);
+    // A restarted node binds the port it had, so neighbours find it where they left it.
+    if (address.isNull() || !m_server->listen(address, m_port)) {
+        m_lastError = address.isNull()
+            ? QStringLiteral("%1: cannot listen on %2: not an IP address").arg(m_name, self->host)
+            : QStringLiteral("%1: cannot listen on %2 port %3: %4")
+                  .arg(m_name, self->host).arg(m_port).arg(m_server->errorString());
+        delete m_server;
+        m_server = nullptr;
+        delete m_poller;
+        m_poller = nullptr;
+        m_places.reset();
+        m_log.close();
+        return false;
+    }
+    // Accept as many as the kernel queues; thousands of clients may arrive at once.
+    m_server->setMaxPendingConnections(1 << 16);
+    m_port = m_server->serverPort();
+    m_running = true;
+    m_startedAtMs = nowMs();
+    m_log.event("node", QStringLiteral("listening on %1:%2 (places: %3, peer auth: %4)")
+                            .arg(self->host).arg(m_port).arg(m_places->kind(),
+                                 m_secret.isEmpty() ? QStringLiteral("off") : QStringLiteral("on")));
+
+    m_heartbeatTimer = new QTimer(this);
+    connect(m_heartbeatTimer, &QTimer::timeout, this, &Node::heartbeat);
+    m_heartbeatTimer->start(m_config.peers.heartbeatMs);
+    m_housekeepingTimer = new QTimer(this);
+    connect(m_housekeepingTimer, &QTimer::timeout, this, [this] {
+        const qint64 now = nowMs();
+        std::vector<Connection *> expired;
+        for (auto &[id, c] : m_connections) {
+            if (c->lingerExpired(now))
+                expired.push_back(c.get());
+            else if (c->role != Client && c->role != PeerUp && c->role != Superseded
+                     && now - c->openedAtMs > kHandshakeTimeoutMs)
+                expired.push_back(c.get());
+        }
+        for (Connection *c : expired)
+            c->abort(c->state() == Connection::State::Lingering ? QStringLiteral("closed")
+                                                                 : QStringLiteral("handshake timed out"));
+        m_log.flush();
+    });
+    m_housekeepingTimer->start(kHousekeepingMs);
+    Q_EMIT runningChanged(true);
+    return true;
+}
+
+void Node::connectPeers()
+{
+    for (PeerLink *link : std::as_const(m_links)) {
+        link->resetBackoff();
+        if (!link->m_connection && !link->m_dialing)
+            dial(*link);
+    }
+}
+
+void Node::stop()
+{
+    if (!m_running)
+        return;
+    m_running = false;
+    m_log.event("node", QStringLiteral("stopping"));
+    delete m_server;
+    m_server = nullptr;
+    delete m_heartbeatTimer;
+    m_heartbeatTimer = nullptr;
+    delete m_housekeepingTimer;
+    m_housekeepingTimer = nullptr;
+    for (PeerLink *link : std::as_const(m_links))
+        link->cancelRedial();
+    std::vector<Connection *> all;
+    for (auto &[id, c] : m_connections)
+        all.push_back(c.get());
+    for (Connection *c : all)
+        c->abort(QStringLiteral("node stopped"));
+    for (PeerLink *link : std::as_const(m_links))
+        link->m_lastDead = false;
+    m_graveyard.clear();
+    m_flushQueue.clear();
+    m_places.reset();
+    delete m_poller;
+    m_poller = nullptr;
+    m_log.close();
+    Q_EMIT runningChanged(false);
+}
+
+Connection *Node::adopt(std::unique_ptr<Connection> c)
+{
+    Connection *raw = c.get();
+    m_connections.emplace(raw->id(), std::move(c));
+    return raw;
+}
+
+void Node::accept(qintptr fd)
+{
+    const quint64 id = m_nextConnectionId++;
+    // The peer address, for logs only.
+    sockaddr_storage sa{};
+    socklen_t len = sizeof sa;
+    QString address;
+    if (::getpeername(int(fd), reinterpret_cast<sockaddr *>(&sa), &len) == 0) {
+        QHostAddress host(reinterpret_cast<sockaddr *>(&sa));
+        const quint16 port = sa.ss_family == AF_INET6
+            ? ntohs(reinterpret_cast<sockaddr_in6 *>(&sa)->sin6_port)
+            : ntohs(reinterpret_cast<sockaddr_in *>(&sa)->sin_port);
+        address = host.toString() + QLatin1Char(':') + QString::number(port);
+    }
+    auto c = std::make_unique<Connection>(static_cast<ConnectionOwner *>(this), m_poller, id, int(fd), address,
+                                          m_config.limits.maxLineBytes, m_config.limits.maxOutputBytes);
+    c->label = "client#" + QByteArray::number(id) + ' ' + address.toLatin1();
+    if (c->state() == Connection::State::Closed) {
+        m_log.error(c->label, QStringLiteral("cannot watch connection: %1").arg(c->errorString()));
+        return;
+    }
+    ++m_counters.connectionsAccepted;
+    m_log.event(c->label, QStringLiteral("connection opened"));
+    adopt(std::move(c));
+}
+
+void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
+{
+    Q_UNUSED(final);
+    ++m_counters.linesIn;
+    m_log.line(NodeLog::Dir::In, c.label, line);
+    if (c.role == PeerUp) {
+        if (PeerLink *link = m_links.value(c.peerName); link && link->m_connection == &c) {
+            handlePeerLine(c, *link, line);
+            return;
+        }
+    }
+    if (c.role == Superseded)
+        return;   // a duplicate link being closed; the kept one carries the traffic
+    if (c.role != Client && handleHandshake(c, line))
+        return;
+    if (c.role == HelloSent || c.role == AwaitOk)
+        return;   // handshake protocol violation already handled
+    handleClientLine(c, line);
+}
+
+void Node::connectionOverlong(Connection &c, QByteArrayView head)
+{
+    ++m_counters.invalid;
+    m_log.error(c.label, QStringLiteral("line longer than %1 bytes, closing; it began: %2")
+                             .arg(m_config.limits.maxLineBytes)
+                             .arg(QString::fromLatin1(protocol::escaped(head, 128))));
+}
+
+void Node::connectionEstablished(Connection &c)
+{
+    // Our dial reached the neighbour: say who we are and whom we want.
+    PeerLink *link = m_links.value(c.peerName);
+    m_log.event(c.label, QStringLiteral("connected to %1, handshaking").arg(c.peerAddress()));
+    c.role = HelloSent;
+    c.nonceLocal = randomNonce();
+    c.openedAtMs = nowMs();
+    sendTo(c, "HERD-HELLO " + m_nameBytes + ' ' + c.peerName.toUtf8() + ' ' + c.nonceLocal);
+    Q_UNUSED(link);
+}
+
+void Node::connectionClosed(Connection &c, const QString &reason)
+{
+    auto it = m_connections.find(c.id());
+    if (it == m_connections.end())
+        return;
+    m_graveyard.push_back(std::move(it->second));
+    m_connections.erase(it);
+    scheduleAfterBatch();
+
+    PeerLink *link = c.peerName.isEmpty() ? nullptr : m_links.value(c.peerName);
+    if (link && link->m_dialing == &c)
+        link->m_dialing = nullptr;
+    if (link && link->m_connection == &c) {
+        link->m_connection = nullptr;
+        ++link->m_stats.timesDown;
+        link->m_stats.lastChangeMs = nowMs();
+        link->resetHeartbeats();
+        m_log.event(c.label, QStringLiteral("link down: %1").arg(reason));
+        qCInfo(lcHerdPeer, "%s: link to %s down: %s", qPrintable(m_name), qPrintable(link->peer()),
+               qPrintable(reason));
+        Q_EMIT linkChanged(link->peer(), false);
+        if (m_running)
+            link->scheduleRedial(link->nextRedialDelay());
+    } else if (link && c.dialledByUs) {
+        if (c.role != Superseded)
+            m_log.event(c.label, QStringLiteral("dial failed: %1").arg(reason));
+        if (m_running && !link->m_connection && !link->m_dialing)
+            link->scheduleRedial(link->nextRedialDelay());
+    } else {
+        m_log.event(c.label, QStringLiteral("connection closed: %1").arg(reason));
+    }
+}
+
+void Node::connectionWantsFlush(Connection &c)
+{
+    m_flushQueue.push_back(c.id());
+    scheduleAfterBatch();
+}
+
+void Node::scheduleAfterBatch()
+{
+    if (m_afterBatchQueued)
+        return;
+    m_afterBatchQueued = true;
+    // Runs once control is back in the event loop: every reply and flood of the batch goes out
+    // in one write per connection.
+    QMetaObject::invokeMethod(this, &Node::afterBatch, Qt::QueuedConnection);
+}
+
+void Node::afterBatch()
+{
+    m_afterBatchQueued = false;
+    // Flushing may close connections, which may queue more; swap so the loop is stable.
+    std::vector<quint64> queue;
+    queue.swap(m_flushQueue);
+    for (quint64 id : queue) {
+        auto it = m_connections.find(id);
+        if (it != m_connections.end())
+            it->second->flush();
+    }
+    m_graveyard.clear();
+}
+
+void Node::reply(Connection &c, QByteArrayView text)
+{
+    ++m_counters.linesOut;
+    sendTo(c, text);
+}
+
+void Node::sendTo(Connection &c, QByteArrayView text)
+{
+    m_log.line(NodeLog::Dir::Out, c.label, text);
+    QByteArray line;
+    line.reserve(text.size() + 1);
+    line.append(text).append('\n');
+    c.send(line);
+}
+
+void Node::invalid(Connection &c, QByteArrayView line)
+{
+    ++m_counters.invalid;
+    QByteArray out;
+    out.reserve(line.size() + 2);
+    out.append("? ", 2).append(line);
+    reply(c, out);
+}
+
+void Node::handleClientLine(Connection &c, QByteArrayView line)
+{
+    const protocol::Message m = protocol::parse(line);
+    switch (m.kind) {
+    case Kind::Blank:
+        return;
+    case Kind::Iamat: {
+        ++m_counters.iamat;
+        const QByteArray at = protocol::formatAt(m_nameBytes, protocol::now(), m);
+        reply(c, at);
+        storeAndFlood(m.client, m.timestamp, at, nullptr);
+        return;
+    }
+    case Kind::Whatsat:
+        handleWhatsat(c, m, line);
+        return;
+    case Kind::Peer:
+        if (m.fields[0] == "HERD-HELLO" && handleHandshake(c, line))
+            return;
+        invalid(c, line);
+        return;
+    case Kind::At:        // only an authenticated neighbour may flood
+    case Kind::Invalid:
+        invalid(c, line);
+        return;
+    }
+}
+
+void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayView line)
+{
+    const ClientRecord *record = m_store.find(m.client);
+    if (!record) {
+        invalid(c, line);   // a client no node of the herd has heard of
+        return;
+    }
+    ++m_counters.whatsat;
+    const QByteArray atLine = record->atLine;
+    const protocol::Message at = protocol::parse(atLine);
+    PlacesQuery query;
+    query.lat = at.position.lat;
+    query.lng = at.position.lng;
+    query.radiusKm = m.radiusKm;
+    query.bound = m.bound;
+    const quint64 ticket = c.reserveReply();
+    const quint64 id = c.id();
+    m_places->search(query, this, [this, id, ticket, atLine](const QJsonObject &answer) {
+        auto it = m_connections.find(id);
+        if (it == m_connections.end())
+            return;   // the client left while Places was answering
+        QByteArray text = atLine;
+        text.append('\n').append(compactJson(answer)).append('\n');
+        ++m_counters.linesOut;
+        m_log.line(NodeLog::Dir::Out, it->second->label, text);
+        text.append('\n');
+        it->second->fillReply(ticket, text);
+    });
+}
+
+void Node::storeAndFlood(QByteArrayView client, protocol::Timestamp time, QByteArrayView atLine,
+                         PeerLink *from)
+{
+    if (!m_store.offer(client, time, atLine)) {
+        if (from) {
+            ++from->m_stats.duplicatesDropped;
+            ++m_counters.duplicatesDropped;
+        }
+        return;
+    }
+    if (from) {
+        ++from->m_stats.floodsReceived;
+        ++m_counters.floodsReceived;
+    }
+    for (PeerLink *link : std::as_const(m_links)) {
+        if (link == from || !link->m_connection)
+            continue;
+        ++link->m_stats.floodsSent;
+        ++m_counters.floodsSent;
+        sendTo(*link->m_connection, atLine);
+    }
+}
+
+void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
+{
+    const protocol::Message m = protocol::parse(line);
+    if (m.kind == Kind::At) {
+        // Rebuilt with single spaces: the stored line is what every node answers WHATSAT with.
+        QByteArray at;
+        at.reserve(line.size());
+        at.append("AT ", 3).append(m.origin).append(' ').append(m.skew).append(' ').append(m.client)
+            .append(' ').append(m.location).append(' ').append(m.time);
+        storeAndFlood(m.client, m.timestamp, at, &link);
+        return;
+    }
+    if (m.kind == Kind::Peer && m.fieldCount == 2) {
+        bool ok = false;
+        const quint64 seq = m.fields[1].toULongLong(&ok);
+        if (ok && m.fields[0] == "HERD-HB") {
+            ++link.m_stats.heartbeatsReceived;
+            sendTo(c, "HERD-ACK " + m.fields[1].toByteArray());
+            return;
+        }
+        if (ok && m.fields[0] == "HERD-ACK") {
+            link.ack(seq, nowUs());
+            return;
+        }
+    }
+    if (m.kind == Kind::Blank)
+        return;
+    ++m_counters.invalid;
+    m_log.error(c.label, QStringLiteral("unexpected line from peer, ignored"));
+}
+
+QByteArray Node::mac(QByteArrayView role, const QString &dialer, const QString &acceptor,
+                     QByteArrayView dialerNonce, QByteArrayView acceptorNonce) const
+{
+    if (m_secret.isEmpty())
+        return QByteArrayLiteral("-");
+    // Role-tagged so one side's proof can never be replayed as the other's.
+    QByteArray message = "herd-v1|";
+    message.append(role).append('|').append(dialer.toUtf8()).append('|').append(acceptor.toUtf8())
+        .append('|').append(dialerNonce).append('|').append(acceptorNonce);
+    return QMessageAuthenticationCode::hash(message, m_secret, QCryptographicHash::Sha256).toHex();
+}
+
+void Node::refusePeer(Connection &c, const QString &why)
+{
+    PeerLink *link = m_links.value(c.peerName);
+    if (link)
+        ++link->m_stats.authFailures;
+    ++m_counters.authFailures;
+    m_log.error(c.label, QStringLiteral("peer refused: %1").arg(why));
+    qCWarning(lcHerdPeer, "%s: peer %s refused: %s", qPrintable(m_name), qPrintable(c.peerName),
+              qPrintable(why));
+    c.abort(why);
+}
+
+// Returns true when the line was a handshake step (handled, possibly by refusing).
+bool Node::handleHandshake(Connection &c, QByteArrayView line)
+{
+    QByteArrayView f[5];
+    const int n = protocol::splitFields(line, f, 5);
+    if (n == 0)
+        return false;
+    if (c.role == Client && f[0] == "HERD-HELLO") {
+        // HERD-HELLO <dialer> <acceptor> <nonce>: anything wrong and it is just an invalid command.
+        const QString dialer = n == 4 ? QString::fromUtf8(f[1]) : QString();
+        if (n != 4 || f[2] != m_nameBytes || !m_links.contains(dialer) || !isHexNonce(f[3])) {
+            if (n == 4)
+                m_log.error(c.label, QStringLiteral("handshake refused: %1 is not a neighbour of %2")
+                                         .arg(dialer, QString::fromUtf8(f[2])));
+            return false;
+        }
+        c.role = AwaitAuth;
+        c.peerName = dialer;
+        c.nonceRemote = f[3].toByteArray();
+        c.nonceLocal = randomNonce();
+        c.openedAtMs = nowMs();
+        c.label = "peer " + dialer.toUtf8() + " (in)";
+        sendTo(c, "HERD-WELCOME " + m_nameBytes + ' ' + c.nonceLocal + ' '
+                      + mac("welcome", dialer, m_name, c.nonceRemote, c.nonceLocal));
+        return true;
+    }
+    if (c.role == HelloSent) {
+        if (n == 4 && f[0] == "HERD-WELCOME" && f[1] == c.peerName.toUtf8() && isHexNonce(f[2])) {
+            c.nonceRemote = f[2].toByteArray();
+            const QByteArray expected = mac("welcome", m_name, c.peerName, c.nonceLocal, c.nonceRemote);
+            if (!constantTimeEqual(expected, f[3])) {
+                refusePeer(c, m_secret.isEmpty() ? QStringLiteral("it requires a peer secret and we have none")
+                                                 : QStringLiteral("wrong or missing peer secret"));
+                return true;
+            }
+            c.role = AwaitOk;
+            sendTo(c, "HERD-AUTH " + mac("auth", m_name, c.peerName, c.nonceLocal, c.nonceRemote));
+            return true;
+        }
+        refusePeer(c, QStringLiteral("bad handshake reply: %1")
+                          .arg(QString::fromLatin1(protocol::escaped(line, 80))));
+        return true;
+    }
+    if (c.role == AwaitAuth && f[0] == "HERD-AUTH") {
+        const QByteArray expected = mac("auth", c.peerName, m_name, c.nonceRemote, c.nonceLocal);
+        if (n != 2 || !constantTimeEqual(expected, f[1])) {
+            refusePeer(c, m_secret.isEmpty() ? QStringLiteral("it sent a peer secret proof and we have no secret")
+                                             : QStringLiteral("wrong or missing peer secret"));
+            return true;
+        }
+        sendTo(c, "HERD-OK");
+        linkUp(c);
+        return true;
+    }
+    if (c.role == AwaitOk) {
+        if (n == 1 && f[0] == "HERD-OK") {
+            linkUp(c);
+            return true;
+        }
+        refusePeer(c, QStringLiteral("bad handshake reply: %1")
+                          .arg(QString::fromLatin1(protocol::escaped(line, 80))));
+        return true;
+    }
+    return false;
+}
+
+void Node::linkUp(Connection &c)
+{
+    PeerLink *link = m_links.value(c.peerName);
+    if (!link)
+        return;
+    if (link->m_dialing == &c)
+        link->m_dialing = nullptr;
+    if (Connection *existing = link->m_connection; existing && existing != &c) {
+        // Both ends dialled. Keep the connection dialled by the smaller name (both sides agree
+        // on that); if both came from the same side, the newer one wins.
+        const bool weAreSmaller = m_name < c.peerName;
+        const bool newCanonical = c.dialledByUs == weAreSmaller;
+        const bool oldCanonical = existing->dialledByUs == weAreSmaller;
+        if (oldCanonical && !newCanonical) {
+            c.role = Superseded;
+            c.closeWhenDone();
+            return;
+        }
+        existing->role = Superseded;
+        link->m_connection = nullptr;
+        existing->closeWhenDone();
+        c.role = PeerUp;
+        link->m_connection = &c;
+        c.setMaxOutputBytes(kPeerOutputCap);
+        c.label = "peer " + c.peerName.toUtf8();
+    } else {
+        c.role = PeerUp;
+        c.setMaxOutputBytes(kPeerOutputCap);
+        c.label = "peer " + c.peerName.toUtf8();
+        link->m_connection = &c;
+        link->m_lastDead = false;
+        link->resetBackoff();
+        link->cancelRedial();
+        link->resetHeartbeats();
+        ++link->m_stats.timesUp;
+        link->m_stats.lastChangeMs = nowMs();
+        m_log.event(c.label, QStringLiteral("link up (%1)").arg(c.peerAddress()));
+        qCInfo(lcHerdPeer, "%s: link to %s up", qPrintable(m_name), qPrintable(link->peer()));
+        Q_EMIT linkChanged(link->peer(), true);
+    }
+    // Catch-up: offer everything we hold; the strictly-newer rule on the other side drops what
+    // it already has, and floods on what it did not.
+    for (const ClientRecord &record : m_store.records())
+        sendTo(c, record.atLine);
+}
+
+void Node::dial(PeerLink &link)
+{
+    const auto [host, port] = m_peerAddress.value(link.peer());
+    if (port == 0)
+        return;   // its address is not known yet (port-0 herds fill it in before dialling)
+    const QHostAddress literal(host);
+    if (literal.isNull()) {
+        // A host name: resolve without blocking, then dial the first address.
+        QHostInfo::lookupHost(host, this, [this, peer = link.peer(), port = port](const QHostInfo &info) {
+            PeerLink *l = m_links.value(peer);
+            if (!l || !m_running || l->m_connection || l->m_dialing)
+                return;
+            if (info.addresses().isEmpty()) {
+                m_log.error("peer " + peer.toUtf8(), QStringLiteral("cannot resolve host: %1").arg(info.errorString()));
+                l->scheduleRedial(l->nextRedialDelay());
+                return;
+            }
+            setPeerAddress(peer, info.addresses().constFirst().toString(), port);
+            dial(*l);
+            m_peerAddress.insert(peer, {info.hostName(), port});
+        });
+        return;
+    }
+    const quint64 id = m_nextConnectionId++;
+    std::unique_ptr<Connection> c(Connection::dial(static_cast<ConnectionOwner *>(this), m_poller, id, host, port,
+                                                   m_config.limits.maxLineBytes, kPeerOutputCap));
+    c->peerName = link.peer();
+    c->label = "peer " + link.peer().toUtf8() + " (out)";
+    if (c->state() == Connection::State::Closed) {
+        m_log.error(c->label, QStringLiteral("dial failed: %1").arg(c->errorString()));
+        link.scheduleRedial(link.nextRedialDelay());
+        return;
+    }
+    link.m_dialing = adopt(std::move(c));
+}
+
+void Node::heartbeat()
+{
+    const qint64 now = nowUs();
+    for (PeerLink *link : std::as_const(m_links)) {
+        Connection *c = link->m_connection;
+        if (!c)
+            continue;
+        if (link->missedAcks() >= m_config.peers.deadAfterMissed) {
+            m_log.error(c->label, QStringLiteral("peer dead: %1 heartbeats unanswered").arg(link->missedAcks()));
+            c->abort(QStringLiteral("peer dead (missed heartbeats)"));
+            link->m_lastDead = true;
+            continue;
+        }
+        const quint64 seq = link->nextHeartbeat(now);
+        sendTo(*c, "HERD-HB " + QByteArray::number(seq));
+    }
+}
+
+NodeStats Node::stats() const
+{
+    NodeStats s = m_counters;
+    s.name = m_name;
+    s.running = m_running;
+    s.port = m_port;
+    s.startedAtMs = m_startedAtMs;
+    s.clientsKnown = m_store.size();
+    s.clientConnections = 0;
+    for (const auto &[id, c] : m_connections) {
+        if (c->role == Client)
+            ++s.clientConnections;
+    }
+    for (const PeerLink *link : m_links)
+        s.links.append(link->info());
+    return s;
+}
+
+} // namespace herd

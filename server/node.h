@@ -1,0 +1,132 @@
+#pragma once
+#include "config.h"
+#include "connection.h"
+#include "locationstore.h"
+#include "nodelog.h"
+#include "peerlink.h"
+
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+class QTcpServer;
+class QTimer;
+
+namespace herd {
+
+class PlacesProvider;
+class Poller;
+
+struct NodeStats {
+    QString name;
+    bool running = false;
+    quint16 port = 0;
+    qint64 startedAtMs = 0;
+    int clientConnections = 0;       // open connections that are not peer links
+    qint64 clientsKnown = 0;         // clients in the location store
+    quint64 linesIn = 0;
+    quint64 linesOut = 0;
+    quint64 iamat = 0;
+    quint64 whatsat = 0;
+    quint64 invalid = 0;
+    quint64 floodsSent = 0;
+    quint64 floodsReceived = 0;
+    quint64 duplicatesDropped = 0;
+    quint64 connectionsAccepted = 0;
+    quint64 authFailures = 0;
+    QList<LinkInfo> links;
+};
+
+// One server of the herd: listens on its port for clients and neighbours, answers IAMAT and
+// WHATSAT, floods stored updates to its neighbours over heartbeat-checked peer links.
+// Thread-confined: create, use and destroy it in one thread.
+class Node final : public QObject, private ConnectionOwner {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Node)
+public:
+    Node(const HerdConfig &config, const QString &name, QObject *parent = nullptr);
+    ~Node() override;
+
+    const QString &name() const { return m_name; }
+    // Opens the log, the Places provider and the listening socket. Does not dial neighbours
+    // yet (see connectPeers), so a herd with port-0 nodes can learn the real ports first.
+    bool start();
+    void connectPeers();
+    void stop();
+    bool isRunning() const { return m_running; }
+    quint16 port() const { return m_port; }
+    QString lastError() const { return m_lastError; }
+
+    // Where to dial a neighbour; by default the config's host and port.
+    void setPeerAddress(const QString &peer, const QString &host, quint16 port);
+
+    NodeStats stats() const;
+    const LocationStore &store() const { return m_store; }
+    QString logPath() const { return m_log.path(); }
+
+Q_SIGNALS:
+    void linkChanged(const QString &peer, bool up);
+    void runningChanged(bool running);
+
+private:
+    enum Role { Client = 0, HelloSent, AwaitAuth, AwaitOk, PeerUp, Superseded };
+
+    // ConnectionOwner
+    void connectionLine(Connection &c, QByteArrayView line, bool final) override;
+    void connectionOverlong(Connection &c, QByteArrayView head) override;
+    void connectionEstablished(Connection &c) override;
+    void connectionClosed(Connection &c, const QString &reason) override;
+    void connectionWantsFlush(Connection &c) override;
+
+    void accept(qintptr fd);
+    void handleClientLine(Connection &c, QByteArrayView line);
+    void handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayView line);
+    void handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line);
+    bool handleHandshake(Connection &c, QByteArrayView line);
+    void reply(Connection &c, QByteArrayView text);        // text + "\n", logged
+    void sendTo(Connection &c, QByteArrayView text);       // the same, no "linesOut" count for peers
+    void invalid(Connection &c, QByteArrayView line);
+    void storeAndFlood(QByteArrayView client, protocol::Timestamp time, QByteArrayView atLine,
+                       PeerLink *from);
+    void linkUp(Connection &c);
+    void refusePeer(Connection &c, const QString &why);
+    void dial(PeerLink &link);
+    void heartbeat();
+    void afterBatch();
+    void scheduleAfterBatch();
+    QByteArray mac(QByteArrayView role, const QString &dialer, const QString &acceptor,
+                   QByteArrayView dialerNonce, QByteArrayView acceptorNonce) const;
+    Connection *adopt(std::unique_ptr<Connection> c);
+
+    HerdConfig m_config;
+    QString m_name;
+    QByteArray m_nameBytes;
+    QByteArray m_secret;            // from the environment; never logged
+    bool m_running = false;
+    quint16 m_port = 0;
+    qint64 m_startedAtMs = 0;
+    QString m_lastError;
+    NodeStats m_counters;
+
+    LocationStore m_store;
+    NodeLog m_log;
+    Poller *m_poller = nullptr;
+    QTcpServer *m_server = nullptr;
+    std::unique_ptr<PlacesProvider> m_places;
+    QTimer *m_heartbeatTimer = nullptr;
+    QTimer *m_housekeepingTimer = nullptr;
+
+    QHash<QString, PeerLink *> m_links;                       // by neighbour name, children
+    QHash<QString, QPair<QString, quint16>> m_peerAddress;
+    std::unordered_map<quint64, std::unique_ptr<Connection>> m_connections;
+    std::vector<std::unique_ptr<Connection>> m_graveyard;     // closed, deleted after the batch
+    std::vector<quint64> m_flushQueue;
+    bool m_afterBatchQueued = false;
+    quint64 m_nextConnectionId = 1;
+};
+
+} // namespace herd

@@ -1,0 +1,315 @@
+#include "protocol.h"
+
+#include <cstdio>
+#include <ctime>
+
+namespace herd::protocol {
+
+namespace {
+
+constexpr bool isDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// One ISO 6709 number: [+-] 1-3 digits [. 1-15 digits]. Returns the bytes consumed (0: no
+// match); *intPart and *fracNonZero let the caller range-check without rounding.
+qsizetype scanCoordinate(QByteArrayView s, qsizetype pos, double *value, int *intPart,
+                         bool *fracNonZero) noexcept
+{
+    const qsizetype start = pos;
+    if (pos >= s.size() || (s[pos] != '+' && s[pos] != '-'))
+        return 0;
+    const bool negative = s[pos] == '-';
+    ++pos;
+    int ip = 0;
+    int digits = 0;
+    while (pos < s.size() && isDigit(s[pos]) && digits < 4) {
+        ip = ip * 10 + (s[pos] - '0');
+        ++pos;
+        ++digits;
+    }
+    if (digits < 1 || digits > 3)
+        return 0;
+    double frac = 0;
+    bool nonZero = false;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        int fd = 0;
+        double scale = 0.1;
+        while (pos < s.size() && isDigit(s[pos]) && fd < 16) {
+            frac += (s[pos] - '0') * scale;
+            nonZero = nonZero || s[pos] != '0';
+            scale /= 10;
+            ++pos;
+            ++fd;
+        }
+        if (fd < 1 || fd > 15)
+            return 0;
+    }
+    *value = negative ? -(ip + frac) : ip + frac;
+    *intPart = ip;
+    *fracNonZero = nonZero;
+    return pos - start;
+}
+
+bool inRange(int intPart, bool fracNonZero, int limit) noexcept
+{
+    return intPart < limit || (intPart == limit && !fracNonZero);
+}
+
+} // namespace
+
+int splitFields(QByteArrayView line, QByteArrayView *fields, int max) noexcept
+{
+    int count = 0;
+    const char *p = line.data();
+    const char *end = p + line.size();
+    while (p < end) {
+        while (p < end && isSpace(*p))
+            ++p;
+        if (p == end)
+            break;
+        const char *begin = p;
+        while (p < end && !isSpace(*p))
+            ++p;
+        if (count < max)
+            fields[count] = QByteArrayView(begin, p - begin);
+        ++count;
+    }
+    return count;
+}
+
+std::optional<Timestamp> parseTime(QByteArrayView s) noexcept
+{
+    // digits[.digits], at most 18 integer digits (fits qint64) and 9 fraction digits.
+    qsizetype pos = 0;
+    qint64 sec = 0;
+    while (pos < s.size() && isDigit(s[pos])) {
+        if (pos >= 18)
+            return std::nullopt;
+        sec = sec * 10 + (s[pos] - '0');
+        ++pos;
+    }
+    if (pos == 0)
+        return std::nullopt;
+    qint32 nsec = 0;
+    if (pos < s.size()) {
+        if (s[pos] != '.')
+            return std::nullopt;
+        ++pos;
+        int digits = 0;
+        while (pos < s.size() && isDigit(s[pos])) {
+            if (++digits > 9)
+                return std::nullopt;
+            nsec = nsec * 10 + (s[pos] - '0');
+            ++pos;
+        }
+        if (digits == 0 || pos != s.size())
+            return std::nullopt;
+        for (; digits < 9; ++digits)
+            nsec *= 10;
+    }
+    return Timestamp{sec, nsec};
+}
+
+std::optional<Location> parseLocation(QByteArrayView s) noexcept
+{
+    Location loc;
+    int ip = 0;
+    bool nz = false;
+    const qsizetype a = scanCoordinate(s, 0, &loc.lat, &ip, &nz);
+    if (a == 0 || !inRange(ip, nz, 90))
+        return std::nullopt;
+    const qsizetype b = scanCoordinate(s, a, &loc.lng, &ip, &nz);
+    if (b == 0 || a + b != s.size() || !inRange(ip, nz, 180))
+        return std::nullopt;
+    return loc;
+}
+
+std::optional<double> parseRadiusKm(QByteArrayView s) noexcept
+{
+    // A plain decimal number: digits[.digits] or .digits; no sign, exponent, or hex.
+    qsizetype pos = 0;
+    int intDigits = 0;
+    double value = 0;
+    while (pos < s.size() && isDigit(s[pos])) {
+        if (++intDigits > 12)
+            return std::nullopt;
+        value = value * 10 + (s[pos] - '0');
+        ++pos;
+    }
+    int fracDigits = 0;
+    bool fracNonZero = false;
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        double scale = 0.1;
+        while (pos < s.size() && isDigit(s[pos])) {
+            if (++fracDigits > 30)
+                return std::nullopt;
+            value += (s[pos] - '0') * scale;
+            fracNonZero = fracNonZero || s[pos] != '0';
+            scale /= 10;
+            ++pos;
+        }
+        if (fracDigits == 0)
+            return std::nullopt;
+    }
+    if (pos != s.size() || intDigits + fracDigits == 0)
+        return std::nullopt;
+    // Exact bounds: "50.0000000000000001" is over 50 even if a double rounds it to 50.
+    if (value <= 0 && !fracNonZero)
+        return std::nullopt;
+    if (value > 50 || (value >= 50 && fracNonZero))
+        return std::nullopt;
+    return value;
+}
+
+std::optional<int> parseBound(QByteArrayView s) noexcept
+{
+    if (s.isEmpty() || s.size() > 4)
+        return std::nullopt;
+    int value = 0;
+    for (char c : s) {
+        if (!isDigit(c))
+            return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    if (value < 1 || value > 20)
+        return std::nullopt;
+    return value;
+}
+
+bool isSkew(QByteArrayView s) noexcept
+{
+    if (s.size() < 12 || (s[0] != '+' && s[0] != '-'))
+        return false;
+    const qsizetype dot = s.size() - 10;
+    if (s[dot] != '.' || dot < 2)
+        return false;
+    for (qsizetype i = 1; i < s.size(); ++i) {
+        if (i != dot && !isDigit(s[i]))
+            return false;
+    }
+    return true;
+}
+
+QByteArray formatSkew(Timestamp received, Timestamp client)
+{
+    // Seconds and nanoseconds kept apart: 18-digit client seconds times 1e9 would overflow.
+    qint64 sec = received.sec - client.sec;
+    qint64 nsec = qint64(received.nsec) - client.nsec;
+    if (sec > 0 && nsec < 0) {
+        --sec;
+        nsec += 1'000'000'000;
+    } else if (sec < 0 && nsec > 0) {
+        ++sec;
+        nsec -= 1'000'000'000;
+    }
+    const bool negative = sec < 0 || nsec < 0;
+    const auto whole = static_cast<unsigned long long>(sec < 0 ? -sec : sec);
+    const auto frac = static_cast<unsigned>(nsec < 0 ? -nsec : nsec);
+    char buf[48];
+    const int n = std::snprintf(buf, sizeof buf, "%c%llu.%09u", negative ? '-' : '+', whole, frac);
+    return QByteArray(buf, n);
+}
+
+Timestamp now() noexcept
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return Timestamp{ts.tv_sec, static_cast<qint32>(ts.tv_nsec)};
+}
+
+Message parse(QByteArrayView line) noexcept
+{
+    Message m;
+    m.fieldCount = splitFields(line, m.fields, 6);
+    if (m.fieldCount == 0) {
+        m.kind = Kind::Blank;
+        return m;
+    }
+    const QByteArrayView cmd = m.fields[0];
+    m.kind = Kind::Invalid;
+    if (cmd == "IAMAT") {
+        if (m.fieldCount != 4)
+            return m;
+        const auto loc = parseLocation(m.fields[2]);
+        const auto ts = parseTime(m.fields[3]);
+        if (!loc || !ts)
+            return m;
+        m.client = m.fields[1];
+        m.location = m.fields[2];
+        m.time = m.fields[3];
+        m.position = *loc;
+        m.timestamp = *ts;
+        m.kind = Kind::Iamat;
+    } else if (cmd == "WHATSAT") {
+        if (m.fieldCount != 4)
+            return m;
+        const auto radius = parseRadiusKm(m.fields[2]);
+        const auto bound = parseBound(m.fields[3]);
+        if (!radius || !bound)
+            return m;
+        m.client = m.fields[1];
+        m.radiusKm = *radius;
+        m.bound = *bound;
+        m.kind = Kind::Whatsat;
+    } else if (cmd == "AT") {
+        if (m.fieldCount != 6 || !isSkew(m.fields[2]))
+            return m;
+        const auto loc = parseLocation(m.fields[4]);
+        const auto ts = parseTime(m.fields[5]);
+        if (!loc || !ts)
+            return m;
+        m.origin = m.fields[1];
+        m.skew = m.fields[2];
+        m.client = m.fields[3];
+        m.location = m.fields[4];
+        m.time = m.fields[5];
+        m.position = *loc;
+        m.timestamp = *ts;
+        m.kind = Kind::At;
+    } else if (cmd.startsWith("HERD-")) {
+        m.kind = Kind::Peer;
+    }
+    return m;
+}
+
+QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iamat)
+{
+    const QByteArray skew = formatSkew(received, iamat.timestamp);
+    QByteArray out;
+    out.reserve(3 + node.size() + 1 + skew.size() + 1 + iamat.client.size() + 1
+                + iamat.location.size() + 1 + iamat.time.size());
+    out.append("AT ", 3).append(node).append(' ').append(skew).append(' ')
+        .append(iamat.client).append(' ').append(iamat.location).append(' ').append(iamat.time);
+    return out;
+}
+
+QByteArray escaped(QByteArrayView bytes, qsizetype maxBytes)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    QByteArray out;
+    out.reserve(std::min(bytes.size(), maxBytes) + 8);
+    for (qsizetype i = 0; i < bytes.size(); ++i) {
+        if (out.size() >= maxBytes) {
+            out.append("...(", 4).append(QByteArray::number(bytes.size())).append(" bytes)");
+            break;
+        }
+        const auto c = static_cast<unsigned char>(bytes[i]);
+        switch (c) {
+        case '\n': out.append("\\n", 2); break;
+        case '\r': out.append("\\r", 2); break;
+        case '\t': out.append("\\t", 2); break;
+        case '\\': out.append("\\\\", 2); break;
+        default:
+            if (c < 0x20 || c >= 0x7f) {
+                const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+                out.append(esc, 4);
+            } else {
+                out.append(char(c));
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace herd::protocol
