@@ -1,0 +1,396 @@
+// One node (or two) over real sockets on 127.0.0.1 port 0: framing, replies, limits, auth.
+#include "herd.h"
+#include "node.h"
+#include "testclient.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+using herd::HerdConfig;
+using herd::NodeConfig;
+using herdtest::TestClient;
+
+namespace {
+
+HerdConfig singleNode(const QString &logDir)
+{
+    HerdConfig c;
+    c.nodes = {NodeConfig{QStringLiteral("Hill"), QStringLiteral("127.0.0.1"), 0}};
+    c.logDir = logDir;
+    c.places.provider = QStringLiteral("offline");
+    return c;
+}
+
+HerdConfig pair(const QString &logDir, const QString &secretEnv)
+{
+    HerdConfig c;
+    c.nodes = {NodeConfig{QStringLiteral("Hill"), QStringLiteral("127.0.0.1"), 0},
+               NodeConfig{QStringLiteral("Jaquez"), QStringLiteral("127.0.0.1"), 0}};
+    c.links = {{QStringLiteral("Hill"), QStringLiteral("Jaquez")}};
+    c.logDir = logDir;
+    c.places.provider = QStringLiteral("offline");
+    c.peerSecretEnv = secretEnv;
+    c.peers.heartbeatMs = 100;
+    return c;
+}
+
+const QRegularExpression kAtLine(
+    QStringLiteral(R"(^AT Hill [+-]\d+\.\d{9} (\S+) (\S+) (\S+)$)"));
+
+} // namespace
+
+class tst_Node : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void init();
+    void cleanup();
+    void iamatReply();
+    void framing_data();
+    void framing();
+    void invalidEchoesLineExactly_data();
+    void invalidEchoesLineExactly();
+    void halfCloseStillAnswers();
+    void overlongLineClosesWithoutEcho();
+    void whatsatReplyShape();
+    void whatsatKeepsReplyOrder();
+    void staleUpdateNeverWins();
+    void manyClients();
+    void clientThatNeverReadsIsCutOff();
+    void slowPlacesDoesNotBlockOthers();
+    void peerLinkWithSecret();
+    void wrongSecretIsRefused();
+    void logFileHasLines();
+
+private:
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<herd::Herd> m_herd;
+    quint16 port() const { return m_herd->node(QStringLiteral("Hill"))->port(); }
+    void startSingle(HerdConfig config)
+    {
+        m_herd = std::make_unique<herd::Herd>(std::move(config));
+        QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
+    }
+};
+
+void tst_Node::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    startSingle(singleNode(m_dir->filePath(QStringLiteral("logs"))));
+}
+
+void tst_Node::cleanup()
+{
+    m_herd.reset();
+    m_dir.reset();
+}
+
+void tst_Node::iamatReply()
+{
+    TestClient c(port());
+    QVERIFY(c.isConnected());
+    c.send("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503\n");
+    const QByteArray reply = c.readLine();
+    const auto m = kAtLine.match(QString::fromLatin1(reply));
+    QVERIFY2(m.hasMatch(), reply.constData());
+    QCOMPARE(m.captured(1), QStringLiteral("kiwi.cs.ucla.edu"));
+    QCOMPARE(m.captured(2), QStringLiteral("+34.068930-118.445127"));
+    QCOMPARE(m.captured(3), QStringLiteral("1621464827.959498503"));
+    // A client time in the future gives a negative skew.
+    c.send("IAMAT future +0+0 99999999999.5\n");
+    QVERIFY(c.readLine().startsWith("AT Hill -"));
+}
+
+void tst_Node::framing_data()
+{
+    QTest::addColumn<QByteArrayList>("chunks");
+    QTest::addColumn<QByteArrayList>("expected");   // reply prefixes, in order
+    QTest::newRow("split across writes") << QByteArrayList{"IAMA", "T a +1+2 1", ".5\n"}
+                                         << QByteArrayList{"AT Hill "};
+    QTest::newRow("several in one write")
+        << QByteArrayList{"IAMAT a +1+2 1\nBOGUS\nIAMAT b +1+2 2\n"}
+        << QByteArrayList{"AT Hill ", "? BOGUS", "AT Hill "};
+    QTest::newRow("crlf") << QByteArrayList{"BOGUS x\r\n", "IAMAT a +1+2 1\r\n"}
+                          << QByteArrayList{"? BOGUS x", "AT Hill "};
+    QTest::newRow("blank lines get nothing") << QByteArrayList{"\n  \t\n\r\n", "BOGUS\n"}
+                                             << QByteArrayList{"? BOGUS"};
+    QTest::newRow("one byte at a time")
+        << QByteArrayList{"I", "A", "M", "A", "T", " ", "z", " ", "+", "1", "+", "2", " ", "3", "\n"}
+        << QByteArrayList{"AT Hill "};
+}
+
+void tst_Node::framing()
+{
+    QFETCH(QByteArrayList, chunks);
+    QFETCH(QByteArrayList, expected);
+    TestClient c(port());
+    for (const QByteArray &chunk : chunks) {
+        c.send(chunk);
+        QTest::qWait(0);   // let each chunk arrive as its own read where the kernel allows
+    }
+    for (const QByteArray &prefix : expected) {
+        bool ok = false;
+        const QByteArray line = c.readLine(&ok);
+        QVERIFY2(ok, "no reply");
+        QVERIFY2(line.startsWith(prefix), line.constData());
+    }
+}
+
+void tst_Node::invalidEchoesLineExactly_data()
+{
+    QTest::addColumn<QByteArray>("line");
+    QTest::newRow("unknown command") << QByteArray("HELLO there");
+    QTest::newRow("lowercase") << QByteArray("iamat a +1+2 1");
+    QTest::newRow("odd white space kept") << QByteArray("  IAMAT\ta  +1+2   1 extra  ");
+    QTest::newRow("bad location") << QByteArray("IAMAT a 34-118 1");
+    QTest::newRow("bad time") << QByteArray("IAMAT a +34-118 1.1234567890");
+    QTest::newRow("radius too big") << QByteArray("WHATSAT a 51 2");
+    QTest::newRow("unknown client") << QByteArray("WHATSAT nobody 10 2");
+    QTest::newRow("AT from a client") << QByteArray("AT Hill +0.1 a +1+2 1");
+    QTest::newRow("control bytes") << QByteArray("FOO\x01\x7f\xff bar");
+    QTest::newRow("cr inside") << QByteArray("FOO\rBAR");
+    QTest::newRow("hello from a stranger") << QByteArray("HERD-HELLO Nobody Hill 0123456789abcdef0123456789abcdef");
+}
+
+void tst_Node::invalidEchoesLineExactly()
+{
+    QFETCH(QByteArray, line);
+    TestClient c(port());
+    c.send(line + "\n");
+    QCOMPARE(c.readLine(), "? " + line);
+    // The connection stays open.
+    c.send("IAMAT still +1+2 1\n");
+    QVERIFY(c.readLine().startsWith("AT Hill "));
+}
+
+void tst_Node::halfCloseStillAnswers()
+{
+    TestClient c(port());
+    c.send("IAMAT a +1+2 1\nIAMAT b +1+2 1");   // the last line has no "\n"
+    c.halfClose();
+    bool closed = false;
+    const QByteArray all = c.readToClose(&closed);
+    QVERIFY2(closed, "the node should close after answering");
+    const QList<QByteArray> lines = all.split('\n');
+    QCOMPARE(lines.size(), 3);   // two replies, then "" after the final "\n"
+    QVERIFY(lines[0].contains(" a +1+2 1"));
+    QVERIFY(lines[1].contains(" b +1+2 1"));
+}
+
+void tst_Node::overlongLineClosesWithoutEcho()
+{
+    TestClient c(port());
+    c.send("IAMAT ok +1+2 1\n");
+    c.send(QByteArray(5000, 'x') + "\n");
+    bool closed = false;
+    const QByteArray all = c.readToClose(&closed);
+    QVERIFY2(closed, "an overlong line closes the connection");
+    QVERIFY(all.startsWith("AT Hill "));
+    QVERIFY2(!all.contains("xxxx"), "the long line must not be echoed");
+    // Without a newline at all, too.
+    TestClient d(port());
+    d.send(QByteArray(8000, 'y'));
+    d.readToClose(&closed);
+    QVERIFY(closed);
+    // Everyone else is still served.
+    TestClient e(port());
+    e.send("IAMAT e +1+2 1\n");
+    QVERIFY(e.readLine().startsWith("AT Hill "));
+}
+
+void tst_Node::whatsatReplyShape()
+{
+    TestClient c(port());
+    c.send("IAMAT kiwi +34.068930-118.445127 1621464827.959498503\n");
+    const QByteArray at = c.readLine();
+    c.send("WHATSAT kiwi 10 2\n");
+    bool ok = false;
+    const QByteArray reply = c.readUntil("\n\n", &ok);
+    QVERIFY(ok);
+    const qsizetype nl = reply.indexOf('\n');
+    QCOMPARE(reply.left(nl), at);
+    const QByteArray json = reply.mid(nl + 1, reply.size() - nl - 3);
+    QVERIFY2(!json.contains("\n\n"), "no blank line inside the reply");
+    QJsonParseError err{};
+    const QJsonObject obj = QJsonDocument::fromJson(json, &err).object();
+    QVERIFY2(err.error == QJsonParseError::NoError, qPrintable(err.errorString()));
+    QCOMPARE(obj.value(QStringLiteral("status")).toString(), QStringLiteral("OK"));
+    QVERIFY(obj.contains(QStringLiteral("html_attributions")));
+    const QJsonArray results = obj.value(QStringLiteral("results")).toArray();
+    QVERIFY(!results.isEmpty());
+    QVERIFY(results.size() <= 2);
+    // Radius and bound at their limits are accepted.
+    c.send("WHATSAT kiwi 50 20\n");
+    QVERIFY(c.readUntil("\n\n", &ok).startsWith(at + "\n{"));
+}
+
+void tst_Node::whatsatKeepsReplyOrder()
+{
+    TestClient c(port());
+    c.send("IAMAT kiwi +34.068930-118.445127 1\n");
+    c.readLine();
+    // The WHATSAT answer comes from the event loop later; the IAMAT after it must wait its turn.
+    c.send("WHATSAT kiwi 5 1\nIAMAT second +1+2 1\nNOPE\n");
+    bool ok = false;
+    const QByteArray first = c.readUntil("\n\n", &ok);
+    QVERIFY(ok);
+    QVERIFY(first.startsWith("AT Hill "));
+    QVERIFY(first.contains("\"status\""));
+    QVERIFY(c.readLine().contains(" second "));
+    QCOMPARE(c.readLine(), QByteArray("? NOPE"));
+}
+
+void tst_Node::staleUpdateNeverWins()
+{
+    TestClient c(port());
+    c.send("IAMAT k +10+10 1621464827.959498504\n");
+    const QByteArray newer = c.readLine();
+    c.send("IAMAT k +20+20 1621464827.959498503\n");   // older by one nanosecond
+    QVERIFY(c.readLine().contains("+20+20"));           // still answered
+    c.send("IAMAT k +30+30 1621464827.959498504\n");   // equal: not stored either
+    QVERIFY(c.readLine().contains("+30+30"));
+    c.send("WHATSAT k 1 1\n");
+    QVERIFY(c.readUntil("\n\n").startsWith(newer + "\n"));
+    QCOMPARE(m_herd->node(QStringLiteral("Hill"))->store().size(), 1);
+}
+
+void tst_Node::manyClients()
+{
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int i = 0; i < 300; ++i) {
+        clients.push_back(std::make_unique<TestClient>(port()));
+        QVERIFY(clients.back()->isConnected());
+    }
+    for (int i = 0; i < 300; ++i)
+        clients[i]->send("IAMAT c" + QByteArray::number(i) + " +1+2 1\n");
+    for (int i = 0; i < 300; ++i)
+        QVERIFY(clients[i]->readLine().contains(" c" + QByteArray::number(i) + " "));
+    QTRY_COMPARE(m_herd->node(QStringLiteral("Hill"))->stats().clientConnections, 300);
+}
+
+void tst_Node::clientThatNeverReadsIsCutOff()
+{
+    HerdConfig config = singleNode(m_dir->filePath(QStringLiteral("logs2")));
+    config.limits.maxOutputBytes = 64 * 1024;
+    startSingle(config);
+    TestClient hog(port());
+    hog.socket().setReadBufferSize(1);   // never take more than a byte: the node's queue grows
+    QByteArray burst;
+    for (int i = 0; i < 2000; ++i)
+        burst += "IAMAT hog" + QByteArray::number(i) + " +1+2 1\n";
+    TestClient other(port());
+    for (int round = 0; round < 40 && hog.isConnected(); ++round) {
+        hog.send(burst);
+        other.send("IAMAT other +1+2 " + QByteArray::number(round + 1) + "\n");
+        bool ok = false;
+        QVERIFY2(other.readLine(&ok).startsWith("AT Hill "), "others are served meanwhile");
+        QVERIFY(ok);
+    }
+    QTRY_VERIFY2(!hog.isConnected(), "a client that never reads is cut off");
+    other.send("IAMAT other +1+2 999\n");
+    QVERIFY(other.readLine().startsWith("AT Hill "));
+}
+
+void tst_Node::slowPlacesDoesNotBlockOthers()
+{
+    // A Places server that accepts and never answers.
+    QTcpServer silent;
+    QVERIFY(silent.listen(QHostAddress::LocalHost, 0));
+    qputenv("HERD_TEST_SLOW_KEY", "k-slow-0123");
+    HerdConfig config = singleNode(m_dir->filePath(QStringLiteral("logs3")));
+    config.places.provider = QStringLiteral("google");
+    config.places.apiKeyEnv = QStringLiteral("HERD_TEST_SLOW_KEY");
+    config.places.endpoint = QStringLiteral("http://127.0.0.1:%1/v1/places:searchNearby").arg(silent.serverPort());
+    config.places.timeoutMs = 1500;
+    startSingle(config);
+
+    TestClient waiting(port());
+    waiting.send("IAMAT w +34-118 1\n");
+    waiting.readLine();
+    waiting.send("WHATSAT w 10 3\n");
+    QTRY_VERIFY(silent.hasPendingConnections() || silent.findChildren<QTcpSocket *>().size() > 0);
+    TestClient other(port());
+    QElapsedTimer t;
+    t.start();
+    other.send("IAMAT o +1+2 1\n");
+    QVERIFY(other.readLine().startsWith("AT Hill "));
+    QVERIFY2(t.elapsed() < 1000, "an IAMAT must not wait for another client's Places request");
+    bool ok = false;
+    const QByteArray reply = waiting.readUntil("\n\n", &ok, 10000);
+    QVERIFY(ok);
+    QVERIFY(reply.contains("UNKNOWN_ERROR"));
+    QVERIFY2(!reply.contains("k-slow-0123"), "the API key never reaches a client");
+}
+
+void tst_Node::peerLinkWithSecret()
+{
+    qputenv("HERD_TEST_SECRET", "s3cret-shared");
+    m_herd = std::make_unique<herd::Herd>(pair(m_dir->filePath(QStringLiteral("p")), QStringLiteral("HERD_TEST_SECRET")));
+    QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
+    herd::Node *hill = m_herd->node(QStringLiteral("Hill"));
+    herd::Node *jaquez = m_herd->node(QStringLiteral("Jaquez"));
+    QTRY_VERIFY(hill->stats().links.value(0).up && jaquez->stats().links.value(0).up);
+    TestClient c(hill->port());
+    c.send("IAMAT viaHill +1+2 5\n");
+    const QByteArray at = c.readLine();
+    QTRY_VERIFY(jaquez->store().find("viaHill") != nullptr);
+    QCOMPARE(jaquez->store().find("viaHill")->atLine, at);
+    // Heartbeats flow and are acked.
+    QTRY_VERIFY(hill->stats().links.value(0).stats.acksReceived >= 2);
+    QVERIFY(hill->stats().links.value(0).stats.rttUs >= 0);
+    QFile log(hill->logPath());
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    QVERIFY2(!log.readAll().contains("s3cret-shared"), "the secret is never logged");
+}
+
+void tst_Node::wrongSecretIsRefused()
+{
+    qputenv("HERD_TEST_SECRET_A", "alpha");
+    qputenv("HERD_TEST_SECRET_B", "bravo");
+    // Two herds in one process, each hosting one node, each with its own secret.
+    HerdConfig a = pair(m_dir->filePath(QStringLiteral("a")), QStringLiteral("HERD_TEST_SECRET_A"));
+    herd::Herd hillSide(a, {QStringLiteral("Hill")});
+    QVERIFY(hillSide.start());
+    HerdConfig b = pair(m_dir->filePath(QStringLiteral("b")), QStringLiteral("HERD_TEST_SECRET_B"));
+    b.nodes[0].port = hillSide.node(QStringLiteral("Hill"))->port();
+    herd::Herd jaquezSide(b, {QStringLiteral("Jaquez")});
+    QVERIFY(jaquezSide.start());
+    herd::Node *hill = hillSide.node(QStringLiteral("Hill"));
+    herd::Node *jaquez = jaquezSide.node(QStringLiteral("Jaquez"));
+    QTRY_VERIFY(hill->stats().authFailures + jaquez->stats().authFailures >= 2);
+    QVERIFY(!hill->stats().links.value(0).up);
+    QVERIFY(!jaquez->stats().links.value(0).up);
+    // A refused peer cannot flood: an AT line on a plain connection is just invalid.
+    TestClient c(hill->port());
+    c.send("AT Jaquez +0.000000001 forged +1+2 1\n");
+    QCOMPARE(c.readLine(), QByteArray("? AT Jaquez +0.000000001 forged +1+2 1"));
+    QVERIFY(hill->store().find("forged") == nullptr);
+}
+
+void tst_Node::logFileHasLines()
+{
+    TestClient c(port());
+    c.send("IAMAT logged +1+2 1\nBAD\n");
+    c.readLine();
+    c.readLine();
+    herd::Node *hill = m_herd->node(QStringLiteral("Hill"));
+    const QString path = hill->logPath();
+    m_herd->stop();   // flushes
+    QFile log(path);
+    QVERIFY(log.open(QIODevice::ReadOnly));
+    const QByteArray text = log.readAll();
+    QVERIFY(text.contains("< client#"));
+    QVERIFY(text.contains("IAMAT logged +1+2 1"));
+    QVERIFY(text.contains("> client#"));
+    QVERIFY(text.contains("? BAD"));
+    QVERIFY(text.contains("connection opened"));
+}
+
+QTEST_GUILESS_MAIN(tst_Node)
+#include "tst_node.moc"
