@@ -1,5 +1,6 @@
 #include "protocol.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -136,6 +137,7 @@ std::optional<double> parseRadiusKm(QByteArrayView s) noexcept
         value = value * 10 + (s[pos] - '0');
         ++pos;
     }
+    const double whole = value;   // exact: at most 12 integer digits
     int fracDigits = 0;
     bool fracNonZero = false;
     if (pos < s.size() && s[pos] == '.') {
@@ -154,12 +156,14 @@ std::optional<double> parseRadiusKm(QByteArrayView s) noexcept
     }
     if (pos != s.size() || intDigits + fracDigits == 0)
         return std::nullopt;
-    // Exact bounds: "50.0000000000000001" is over 50 even if a double rounds it to 50.
-    if (value <= 0 && !fracNonZero)
+    // Exact bounds on the integer part and the fraction's digits, not on the rounded double:
+    // "50.0000000000000001" is over 50 and "49.99999999999999999999" is not, though a double
+    // rounds both to 50.
+    if (whole == 0 && !fracNonZero)
         return std::nullopt;
-    if (value > 50 || (value >= 50 && fracNonZero))
+    if (whole > 50 || (whole == 50 && fracNonZero))
         return std::nullopt;
-    return value;
+    return std::min(value, 50.0);
 }
 
 std::optional<int> parseBound(QByteArrayView s) noexcept
