@@ -118,7 +118,10 @@ int main(int argc, char **argv)
     const QCommandLineOption statsOpt(QStringLiteral("stats-interval"),
         QStringLiteral("Headless: seconds between per-node stats lines on stdout (0: none). Default 10."),
         QStringLiteral("SECONDS"), QStringLiteral("10"));
-    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt});
+    const QCommandLineOption screenshotOpt(QStringLiteral("screenshot"),
+        QStringLiteral("Monitor: once every hosted link is up, save a picture of the window to FILE and exit."),
+        QStringLiteral("FILE"));
+    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt});
     parser.process(*app);   // unknown options, --help, --version: handled and exits
 
     auto fail = [](const QString &message) {
@@ -181,6 +184,20 @@ int main(int argc, char **argv)
 
     herd::MainWindow window(&host);
     window.show();
+    if (parser.isSet(screenshotOpt)) {
+        const QString file = parser.value(screenshotOpt);
+        QObject::connect(&host, &herd::HerdHost::statsReady, &window, [&window, file](const QList<herd::NodeStats> &stats) {
+            for (const herd::NodeStats &s : stats) {
+                for (const herd::LinkInfo &l : s.links) {
+                    if (!l.up || l.stats.acksReceived == 0)
+                        return;   // not settled yet: wait for the next batch
+                }
+            }
+            if (!window.grab().save(file))
+                std::fprintf(stderr, "herd: cannot save %s\n", qPrintable(file));
+            QCoreApplication::quit();
+        });
+    }
     host.start();
     const int rc = app->exec();
     host.shutdown();

@@ -373,14 +373,9 @@ void Node::afterBatch()
     m_graveyard.clear();
 }
 
-void Node::reply(Connection &c, QByteArrayView text)
-{
-    ++m_counters.linesOut;
-    sendTo(c, text);
-}
-
 void Node::sendTo(Connection &c, QByteArrayView text)
 {
+    ++m_counters.linesOut;
     m_log.line(NodeLog::Dir::Out, c.label, text);
     QByteArray line;
     line.reserve(text.size() + 1);
@@ -394,7 +389,7 @@ void Node::invalid(Connection &c, QByteArrayView line)
     QByteArray out;
     out.reserve(line.size() + 2);
     out.append("? ", 2).append(line);
-    reply(c, out);
+    sendTo(c, out);
 }
 
 void Node::handleClientLine(Connection &c, QByteArrayView line)
@@ -406,7 +401,7 @@ void Node::handleClientLine(Connection &c, QByteArrayView line)
     case Kind::Iamat: {
         ++m_counters.iamat;
         const QByteArray at = protocol::formatAt(m_nameBytes, protocol::now(), m);
-        reply(c, at);
+        sendTo(c, at);
         storeAndFlood(m.client, m.timestamp, at, nullptr);
         return;
     }

@@ -87,8 +87,7 @@ private:
     void handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayView line);
     void handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line);
     bool handleHandshake(Connection &c, QByteArrayView line);
-    void reply(Connection &c, QByteArrayView text);        // text + "\n", logged
-    void sendTo(Connection &c, QByteArrayView text);       // the same, no "linesOut" count for peers
+    void sendTo(Connection &c, QByteArrayView text);       // text + "\n", counted and logged
     void invalid(Connection &c, QByteArrayView line);
     void storeAndFlood(QByteArrayView client, protocol::Timestamp time, QByteArrayView atLine,
                        PeerLink *from);

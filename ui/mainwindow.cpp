@@ -41,7 +41,7 @@ MainWindow::MainWindow(HerdHost *host, QWidget *parent)
         if (!ok)
             QMessageBox::critical(this, tr("herd"), tr("The herd could not start:\n%1").arg(error));
     });
-    resize(900, 300);
+    resize(1180, 320);
 }
 
 void MainWindow::toggleSelectedNode()
