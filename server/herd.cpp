@@ -83,6 +83,20 @@ void Herd::stopNode(const QString &name)
         n->stop();
 }
 
+void Herd::setLinkCut(const QString &a, const QString &b, bool cut)
+{
+    if (Node *n = node(a))
+        n->setLinkCut(b, cut);
+    if (Node *n = node(b))
+        n->setLinkCut(a, cut);
+}
+
+void Herd::setEventStream(EventStream *events)
+{
+    for (Node *n : std::as_const(m_nodes))
+        n->setEventStream(events);
+}
+
 Node *Herd::node(const QString &name) const
 {
     for (Node *n : m_nodes) {

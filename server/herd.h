@@ -8,6 +8,8 @@
 
 namespace herd {
 
+class EventStream;
+
 // The nodes of a herd hosted in this process (all of them, or the --node ones). Lives in the
 // network thread together with its nodes.
 class Herd final : public QObject {
@@ -25,6 +27,10 @@ public:
     void stop();
     bool startNode(const QString &name);
     void stopNode(const QString &name);
+    // Fault injection on the link a–b, on whichever of its ends this process hosts.
+    void setLinkCut(const QString &a, const QString &b, bool cut);
+    // Every hosted node records into `events` (nullptr: monitoring off).
+    void setEventStream(EventStream *events);
 
     Node *node(const QString &name) const;
     const QList<Node *> &nodes() const { return m_nodes; }

@@ -30,7 +30,14 @@ void HerdHost::start()
     m_thread->start();
     // Sockets and timers are created by the thread that owns them: start with a queued call.
     const int interval = m_statsIntervalMs;
-    QMetaObject::invokeMethod(m_herd, [this, herd = m_herd, interval] {
+    const bool monitoring = m_monitoring;
+    QMetaObject::invokeMethod(m_herd, [this, herd = m_herd, interval, monitoring] {
+        if (monitoring) {
+            auto *events = new EventStream([herd] { return herd->stats(); }, herd);
+            connect(events, &EventStream::batchReady, this, &HerdHost::batchReady);
+            herd->setEventStream(events);
+            m_events.store(events);
+        }
         const bool ok = herd->start();
         const QString error = herd->lastError();
         if (ok && interval > 0) {
@@ -47,12 +54,28 @@ void HerdHost::shutdown()
     if (!m_thread)
         return;
     // The only place this thread waits for the network one: at exit.
-    QMetaObject::invokeMethod(m_herd, &Herd::stop, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(m_herd, [this] {
+        m_herd->setEventStream(nullptr);
+        m_herd->stop();
+        delete m_events.exchange(nullptr);
+    }, Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
     delete m_thread;
     m_thread = nullptr;
     m_herd = nullptr;
+}
+
+void HerdHost::batchApplied()
+{
+    if (EventStream *events = m_events.load())
+        events->batchApplied();
+}
+
+void HerdHost::setLinkCut(const QString &a, const QString &b, bool cut)
+{
+    if (m_herd)
+        QMetaObject::invokeMethod(m_herd, [herd = m_herd, a, b, cut] { herd->setLinkCut(a, b, cut); }, Qt::QueuedConnection);
 }
 
 void HerdHost::startNode(const QString &name)

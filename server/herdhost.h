@@ -1,6 +1,9 @@
 #pragma once
 #include "config.h"
+#include "monitor.h"
 #include "node.h"
+
+#include <atomic>
 
 #include <QList>
 #include <QObject>
@@ -10,6 +13,7 @@ class QThread;
 
 namespace herd {
 
+class EventStream;
 class Herd;
 
 // Runs a Herd in its own network thread and reports from it in batches: the caller's thread
@@ -22,18 +26,24 @@ public:
     ~HerdHost() override;   // stops the herd and joins the thread
 
     void setStatsInterval(int ms) { m_statsIntervalMs = ms; }
+    // Before start(): record every line, update and hop for the monitor, delivered as batches
+    // (batchReady) about 30 times a second. Call batchApplied() after applying each one.
+    void setMonitoring(bool on) { m_monitoring = on; }
+    void batchApplied();
     // Starts the thread and the herd in it; started() reports the outcome.
     void start();
     // Stops every node and joins the thread (waits for the network thread to finish).
     void shutdown();
     void startNode(const QString &name);
     void stopNode(const QString &name);
+    void setLinkCut(const QString &a, const QString &b, bool cut);
     const HerdConfig &config() const { return m_config; }
 
 Q_SIGNALS:
     void started(bool ok, const QString &error);
     // One snapshot of every hosted node, at the stats interval.
     void statsReady(const QList<herd::NodeStats> &stats);
+    void batchReady(const herd::MonitorBatchPtr &batch);
 
 private:
     HerdConfig m_config;
@@ -41,6 +51,8 @@ private:
     QThread *m_thread = nullptr;
     Herd *m_herd = nullptr;        // lives in m_thread
     int m_statsIntervalMs = 500;
+    bool m_monitoring = false;
+    std::atomic<EventStream *> m_events{nullptr};   // lives in m_thread
 };
 
 } // namespace herd

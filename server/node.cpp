@@ -1,4 +1,5 @@
 #include "node.h"
+#include "monitor.h"
 #include "places.h"
 #include "poller.h"
 
@@ -100,7 +101,7 @@ Node::Node(const HerdConfig &config, const QString &name, QObject *parent)
         auto *link = new PeerLink(peer, m_config.peers.redialMinMs, m_config.peers.redialMaxMs, this);
         link->m_suspectAfter = m_config.peers.suspectAfterMissed;
         connect(link, &PeerLink::redialDue, this, [this, link] {
-            if (m_running && !link->m_connection && !link->m_dialing)
+            if (m_running && !link->m_connection && !link->m_dialing && !isLinkCut(link->peer()))
                 dial(*link);
         });
         m_links.insert(peer, link);
@@ -114,6 +115,32 @@ Node::Node(const HerdConfig &config, const QString &name, QObject *parent)
 Node::~Node()
 {
     stop();
+}
+
+void Node::setLinkCut(const QString &peer, bool cut)
+{
+    PeerLink *link = m_links.value(peer);
+    if (!link || cut == m_cutLinks.contains(peer))
+        return;
+    const QByteArray who = "peer " + peer.toUtf8();
+    if (cut) {
+        m_cutLinks.insert(peer);
+        link->cancelRedial();
+        event(who, LineKind::LinkEvent, QStringLiteral("link cut (fault injection)"));
+        std::vector<Connection *> doomed;
+        for (auto &[id, c] : m_connections) {
+            if (c->peerName == peer)
+                doomed.push_back(c.get());
+        }
+        for (Connection *c : doomed)
+            c->abort(QStringLiteral("link cut"));
+        return;
+    }
+    m_cutLinks.remove(peer);
+    event(who, LineKind::LinkEvent, QStringLiteral("link restored"));
+    link->resetBackoff();
+    if (m_running && !link->m_connection && !link->m_dialing)
+        dial(*link);
 }
 
 void Node::setPeerAddress(const QString &peer, const QString &host, quint16 port)
@@ -170,7 +197,7 @@ bool Node::start()
     m_port = m_server->serverPort();
     m_running = true;
     m_startedAtMs = nowMs();
-    m_log.event("node", QStringLiteral("listening on %1:%2 (places: %3, peer auth: %4)")
+    event("node", LineKind::LinkEvent, QStringLiteral("listening on %1:%2 (places: %3, peer auth: %4)")
                             .arg(self->host).arg(m_port).arg(m_places->kind(),
                                  m_secret.isEmpty() ? QStringLiteral("off") : QStringLiteral("on")));
 
@@ -212,7 +239,7 @@ void Node::stop()
     if (!m_running)
         return;
     m_running = false;
-    m_log.event("node", QStringLiteral("stopping"));
+    event("node", LineKind::LinkEvent, QStringLiteral("stopping"));
     delete m_server;
     m_server = nullptr;
     delete m_heartbeatTimer;
@@ -262,11 +289,11 @@ void Node::accept(qintptr fd)
                                           m_config.limits.maxLineBytes, m_config.limits.maxOutputBytes);
     c->label = "client#" + QByteArray::number(id) + ' ' + address.toLatin1();
     if (c->state() == Connection::State::Closed) {
-        m_log.error(c->label, QStringLiteral("cannot watch connection: %1").arg(c->errorString()));
+        error(c->label, QStringLiteral("cannot watch connection: %1").arg(c->errorString()));
         return;
     }
     ++m_counters.connectionsAccepted;
-    m_log.event(c->label, QStringLiteral("connection opened"));
+    event(c->label, LineKind::Connection, QStringLiteral("connection opened"));
     adopt(std::move(c));
 }
 
@@ -275,6 +302,17 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
     Q_UNUSED(final);
     ++m_counters.linesIn;
     m_log.line(NodeLog::Dir::In, c.label, line);
+    // Recorded before it is handled, so the inspector shows it before its reply; its kind is
+    // known once handled.
+    const qsizetype slot = m_events ? m_events->line(m_name, Direction::In, LineKind::Invalid, c.label, line) : -1;
+    m_inKind = LineKind::Invalid;
+    dispatchLine(c, line);
+    if (slot >= 0)
+        m_events->setKind(slot, m_inKind);
+}
+
+void Node::dispatchLine(Connection &c, QByteArrayView line)
+{
     if (c.role == PeerUp) {
         if (PeerLink *link = m_links.value(c.peerName); link && link->m_connection == &c) {
             handlePeerLine(c, *link, line);
@@ -283,8 +321,10 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
     }
     if (c.role == Superseded)
         return;   // a duplicate link being closed; the kept one carries the traffic
-    if (c.role != Client && handleHandshake(c, line))
+    if (c.role != Client && handleHandshake(c, line)) {
+        m_inKind = LineKind::Handshake;
         return;
+    }
     if (c.role == HelloSent || c.role == AwaitOk)
         return;   // handshake protocol violation already handled
     handleClientLine(c, line);
@@ -293,7 +333,7 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
 void Node::connectionOverlong(Connection &c, QByteArrayView head)
 {
     ++m_counters.invalid;
-    m_log.error(c.label, QStringLiteral("line longer than %1 bytes, closing; it began: %2")
+    error(c.label, QStringLiteral("line longer than %1 bytes, closing; it began: %2")
                              .arg(m_config.limits.maxLineBytes)
                              .arg(QString::fromLatin1(protocol::escaped(head, 128))));
 }
@@ -302,11 +342,11 @@ void Node::connectionEstablished(Connection &c)
 {
     // Our dial reached the neighbour: say who we are and whom we want.
     PeerLink *link = m_links.value(c.peerName);
-    m_log.event(c.label, QStringLiteral("connected to %1, handshaking").arg(c.peerAddress()));
+    event(c.label, LineKind::Connection, QStringLiteral("connected to %1, handshaking").arg(c.peerAddress()));
     c.role = HelloSent;
     c.nonceLocal = randomNonce();
     c.openedAtMs = nowMs();
-    sendTo(c, "HERD-HELLO " + m_nameBytes + ' ' + c.peerName.toUtf8() + ' ' + c.nonceLocal);
+    sendTo(c, "HERD-HELLO " + m_nameBytes + ' ' + c.peerName.toUtf8() + ' ' + c.nonceLocal, LineKind::Handshake);
     Q_UNUSED(link);
 }
 
@@ -327,19 +367,19 @@ void Node::connectionClosed(Connection &c, const QString &reason)
         ++link->m_stats.timesDown;
         link->m_stats.lastChangeMs = nowMs();
         link->resetHeartbeats();
-        m_log.event(c.label, QStringLiteral("link down: %1").arg(reason));
+        event(c.label, LineKind::LinkEvent, QStringLiteral("link down: %1").arg(reason));
         qCInfo(lcHerdPeer, "%s: link to %s down: %s", qPrintable(m_name), qPrintable(link->peer()),
                qPrintable(reason));
         Q_EMIT linkChanged(link->peer(), false);
-        if (m_running)
+        if (m_running && !isLinkCut(link->peer()))
             link->scheduleRedial(link->nextRedialDelay());
     } else if (link && c.dialledByUs) {
         if (c.role != Superseded)
-            m_log.event(c.label, QStringLiteral("dial failed: %1").arg(reason));
-        if (m_running && !link->m_connection && !link->m_dialing)
+            event(c.label, LineKind::LinkEvent, QStringLiteral("dial failed: %1").arg(reason));
+        if (m_running && !link->m_connection && !link->m_dialing && !isLinkCut(link->peer()))
             link->scheduleRedial(link->nextRedialDelay());
     } else {
-        m_log.event(c.label, QStringLiteral("connection closed: %1").arg(reason));
+        event(c.label, LineKind::Connection, QStringLiteral("connection closed: %1").arg(reason));
     }
 }
 
@@ -373,10 +413,26 @@ void Node::afterBatch()
     m_graveyard.clear();
 }
 
-void Node::sendTo(Connection &c, QByteArrayView text)
+void Node::event(QByteArrayView who, LineKind kind, const QString &text)
+{
+    m_log.event(who, text);
+    if (m_events)
+        m_events->line(m_name, Direction::Event, kind, who, text.toUtf8());
+}
+
+void Node::error(QByteArrayView who, const QString &text)
+{
+    m_log.error(who, text);
+    if (m_events)
+        m_events->line(m_name, Direction::Event, LineKind::Error, who, text.toUtf8());
+}
+
+void Node::sendTo(Connection &c, QByteArrayView text, LineKind kind)
 {
     ++m_counters.linesOut;
     m_log.line(NodeLog::Dir::Out, c.label, text);
+    if (m_events)
+        m_events->line(m_name, Direction::Out, kind, c.label, text);
     QByteArray line;
     line.reserve(text.size() + 1);
     line.append(text).append('\n');
@@ -389,7 +445,8 @@ void Node::invalid(Connection &c, QByteArrayView line)
     QByteArray out;
     out.reserve(line.size() + 2);
     out.append("? ", 2).append(line);
-    sendTo(c, out);
+    m_inKind = LineKind::Invalid;
+    sendTo(c, out, LineKind::Invalid);
 }
 
 void Node::handleClientLine(Connection &c, QByteArrayView line)
@@ -397,20 +454,24 @@ void Node::handleClientLine(Connection &c, QByteArrayView line)
     const protocol::Message m = protocol::parse(line);
     switch (m.kind) {
     case Kind::Blank:
+        m_inKind = LineKind::Blank;
         return;
     case Kind::Iamat: {
         ++m_counters.iamat;
         const QByteArray at = protocol::formatAt(m_nameBytes, protocol::now(), m);
-        sendTo(c, at);
-        storeAndFlood(m.client, m.timestamp, at, nullptr);
+        m_inKind = LineKind::Iamat;
+        sendTo(c, at, LineKind::AtReply);
+        storeAndFlood(m, at, nullptr);
         return;
     }
     case Kind::Whatsat:
         handleWhatsat(c, m, line);
         return;
     case Kind::Peer:
-        if (m.fields[0] == "HERD-HELLO" && handleHandshake(c, line))
+        if (m.fields[0] == "HERD-HELLO" && handleHandshake(c, line)) {
+            m_inKind = LineKind::Handshake;
             return;
+        }
         invalid(c, line);
         return;
     case Kind::At:        // only an authenticated neighbour may flood
@@ -428,6 +489,7 @@ void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayVi
         return;
     }
     ++m_counters.whatsat;
+    m_inKind = LineKind::Whatsat;
     const QByteArray atLine = record->atLine;
     const protocol::Message at = protocol::parse(atLine);
     PlacesQuery query;
@@ -445,31 +507,36 @@ void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayVi
         text.append('\n').append(compactJson(answer)).append('\n');
         ++m_counters.linesOut;
         m_log.line(NodeLog::Dir::Out, it->second->label, text);
+        if (m_events)
+            m_events->line(m_name, Direction::Out, LineKind::WhatsatReply, it->second->label, text);
         text.append('\n');
         it->second->fillReply(ticket, text);
     });
 }
 
-void Node::storeAndFlood(QByteArrayView client, protocol::Timestamp time, QByteArrayView atLine,
-                         PeerLink *from)
+void Node::storeAndFlood(const protocol::Message &m, QByteArrayView atLine, PeerLink *from)
 {
-    if (!m_store.offer(client, time, atLine)) {
+    if (!m_store.offer(m.client, m.timestamp, atLine)) {
         if (from) {
             ++from->m_stats.duplicatesDropped;
             ++m_counters.duplicatesDropped;
+            m_inKind = LineKind::Duplicate;
         }
         return;
     }
     if (from) {
         ++from->m_stats.floodsReceived;
         ++m_counters.floodsReceived;
+        m_inKind = LineKind::Flood;
     }
+    if (m_events)
+        m_events->stored(m_name, m.client, m.timestamp, m.position, atLine, from ? from->peer() : QString());
     for (PeerLink *link : std::as_const(m_links)) {
         if (link == from || !link->m_connection)
             continue;
         ++link->m_stats.floodsSent;
         ++m_counters.floodsSent;
-        sendTo(*link->m_connection, atLine);
+        sendTo(*link->m_connection, atLine, LineKind::Flood);
     }
 }
 
@@ -482,7 +549,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
         at.reserve(line.size());
         at.append("AT ", 3).append(m.origin).append(' ').append(m.skew).append(' ').append(m.client)
             .append(' ').append(m.location).append(' ').append(m.time);
-        storeAndFlood(m.client, m.timestamp, at, &link);
+        storeAndFlood(m, at, &link);
         return;
     }
     if (m.kind == Kind::Peer && m.fieldCount == 2) {
@@ -490,10 +557,12 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
         const quint64 seq = m.fields[1].toULongLong(&ok);
         if (ok && m.fields[0] == "HERD-HB") {
             ++link.m_stats.heartbeatsReceived;
-            sendTo(c, "HERD-ACK " + m.fields[1].toByteArray());
+            m_inKind = LineKind::Heartbeat;
+            sendTo(c, "HERD-ACK " + m.fields[1].toByteArray(), LineKind::Heartbeat);
             return;
         }
         if (ok && m.fields[0] == "HERD-ACK") {
+            m_inKind = LineKind::Heartbeat;
             link.ack(seq, nowUs());
             return;
         }
@@ -501,7 +570,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
     if (m.kind == Kind::Blank)
         return;
     ++m_counters.invalid;
-    m_log.error(c.label, QStringLiteral("unexpected line from peer, ignored"));
+    error(c.label, QStringLiteral("unexpected line from peer, ignored"));
 }
 
 QByteArray Node::mac(QByteArrayView role, const QString &dialer, const QString &acceptor,
@@ -522,7 +591,7 @@ void Node::refusePeer(Connection &c, const QString &why)
     if (link)
         ++link->m_stats.authFailures;
     ++m_counters.authFailures;
-    m_log.error(c.label, QStringLiteral("peer refused: %1").arg(why));
+    error(c.label, QStringLiteral("peer refused: %1").arg(why));
     qCWarning(lcHerdPeer, "%s: peer %s refused: %s", qPrintable(m_name), qPrintable(c.peerName),
               qPrintable(why));
     c.abort(why);
@@ -538,10 +607,13 @@ bool Node::handleHandshake(Connection &c, QByteArrayView line)
     if (c.role == Client && f[0] == "HERD-HELLO") {
         // HERD-HELLO <dialer> <acceptor> <nonce>: anything wrong and it is just an invalid command.
         const QString dialer = n == 4 ? QString::fromUtf8(f[1]) : QString();
-        if (n != 4 || f[2] != m_nameBytes || !m_links.contains(dialer) || !isHexNonce(f[3])) {
-            if (n == 4)
-                m_log.error(c.label, QStringLiteral("handshake refused: %1 is not a neighbour of %2")
-                                         .arg(dialer, QString::fromUtf8(f[2])));
+        if (n != 4 || f[2] != m_nameBytes || !m_links.contains(dialer) || !isHexNonce(f[3])
+            || isLinkCut(dialer)) {
+            if (n == 4 && isLinkCut(dialer))
+                error(c.label, QStringLiteral("handshake refused: the link to %1 is cut").arg(dialer));
+            else if (n == 4)
+                error(c.label, QStringLiteral("handshake refused: %1 is not a neighbour of %2")
+                                   .arg(dialer, QString::fromUtf8(f[2])));
             return false;
         }
         c.role = AwaitAuth;
@@ -551,7 +623,7 @@ bool Node::handleHandshake(Connection &c, QByteArrayView line)
         c.openedAtMs = nowMs();
         c.label = "peer " + dialer.toUtf8() + " (in)";
         sendTo(c, "HERD-WELCOME " + m_nameBytes + ' ' + c.nonceLocal + ' '
-                      + mac("welcome", dialer, m_name, c.nonceRemote, c.nonceLocal));
+                      + mac("welcome", dialer, m_name, c.nonceRemote, c.nonceLocal), LineKind::Handshake);
         return true;
     }
     if (c.role == HelloSent) {
@@ -564,7 +636,7 @@ bool Node::handleHandshake(Connection &c, QByteArrayView line)
                 return true;
             }
             c.role = AwaitOk;
-            sendTo(c, "HERD-AUTH " + mac("auth", m_name, c.peerName, c.nonceLocal, c.nonceRemote));
+            sendTo(c, "HERD-AUTH " + mac("auth", m_name, c.peerName, c.nonceLocal, c.nonceRemote), LineKind::Handshake);
             return true;
         }
         refusePeer(c, QStringLiteral("bad handshake reply: %1")
@@ -578,7 +650,7 @@ bool Node::handleHandshake(Connection &c, QByteArrayView line)
                                              : QStringLiteral("wrong or missing peer secret"));
             return true;
         }
-        sendTo(c, "HERD-OK");
+        sendTo(c, "HERD-OK", LineKind::Handshake);
         linkUp(c);
         return true;
     }
@@ -630,20 +702,20 @@ void Node::linkUp(Connection &c)
         link->resetHeartbeats();
         ++link->m_stats.timesUp;
         link->m_stats.lastChangeMs = nowMs();
-        m_log.event(c.label, QStringLiteral("link up (%1)").arg(c.peerAddress()));
+        event(c.label, LineKind::LinkEvent, QStringLiteral("link up (%1)").arg(c.peerAddress()));
         qCInfo(lcHerdPeer, "%s: link to %s up", qPrintable(m_name), qPrintable(link->peer()));
         Q_EMIT linkChanged(link->peer(), true);
     }
     // Catch-up: offer everything we hold; the strictly-newer rule on the other side drops what
     // it already has, and floods on what it did not.
     for (const ClientRecord &record : m_store.records())
-        sendTo(c, record.atLine);
+        sendTo(c, record.atLine, LineKind::Flood);
 }
 
 void Node::dial(PeerLink &link)
 {
     const auto [host, port] = m_peerAddress.value(link.peer());
-    if (port == 0)
+    if (port == 0 || isLinkCut(link.peer()))
         return;   // its address is not known yet (port-0 herds fill it in before dialling)
     const QHostAddress literal(host);
     if (literal.isNull()) {
@@ -653,7 +725,7 @@ void Node::dial(PeerLink &link)
             if (!l || !m_running || l->m_connection || l->m_dialing)
                 return;
             if (info.addresses().isEmpty()) {
-                m_log.error("peer " + peer.toUtf8(), QStringLiteral("cannot resolve host: %1").arg(info.errorString()));
+                error("peer " + peer.toUtf8(), QStringLiteral("cannot resolve host: %1").arg(info.errorString()));
                 l->scheduleRedial(l->nextRedialDelay());
                 return;
             }
@@ -669,7 +741,7 @@ void Node::dial(PeerLink &link)
     c->peerName = link.peer();
     c->label = "peer " + link.peer().toUtf8() + " (out)";
     if (c->state() == Connection::State::Closed) {
-        m_log.error(c->label, QStringLiteral("dial failed: %1").arg(c->errorString()));
+        error(c->label, QStringLiteral("dial failed: %1").arg(c->errorString()));
         link.scheduleRedial(link.nextRedialDelay());
         return;
     }
@@ -684,13 +756,13 @@ void Node::heartbeat()
         if (!c)
             continue;
         if (link->missedAcks() >= m_config.peers.deadAfterMissed) {
-            m_log.error(c->label, QStringLiteral("peer dead: %1 heartbeats unanswered").arg(link->missedAcks()));
+            error(c->label, QStringLiteral("peer dead: %1 heartbeats unanswered").arg(link->missedAcks()));
             c->abort(QStringLiteral("peer dead (missed heartbeats)"));
             link->m_lastDead = true;
             continue;
         }
         const quint64 seq = link->nextHeartbeat(now);
-        sendTo(*c, "HERD-HB " + QByteArray::number(seq));
+        sendTo(*c, "HERD-HB " + QByteArray::number(seq), LineKind::Heartbeat);
     }
 }
 
@@ -707,8 +779,10 @@ NodeStats Node::stats() const
         if (c->role == Client)
             ++s.clientConnections;
     }
-    for (const PeerLink *link : m_links)
+    for (const PeerLink *link : m_links) {
         s.links.append(link->info());
+        s.links.back().cut = m_cutLinks.contains(link->peer());
+    }
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include <QList>
 #include <QObject>
 #include <QPointer>
+#include <QSet>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -18,8 +19,10 @@ class QTimer;
 
 namespace herd {
 
+class EventStream;
 class PlacesProvider;
 class Poller;
+enum class LineKind : quint8;
 
 struct NodeStats {
     QString name;
@@ -61,6 +64,12 @@ public:
     quint16 port() const { return m_port; }
     QString lastError() const { return m_lastError; }
 
+    // Where the monitor's events go; nullptr (the default): nowhere, at no cost.
+    void setEventStream(EventStream *events) { m_events = events; }
+    // Fault injection: a cut link is dropped and neither dialled nor accepted until restored.
+    void setLinkCut(const QString &peer, bool cut);
+    bool isLinkCut(const QString &peer) const { return m_cutLinks.contains(peer); }
+
     // Where to dial a neighbour; by default the config's host and port.
     void setPeerAddress(const QString &peer, const QString &host, quint16 port);
 
@@ -83,14 +92,16 @@ private:
     void connectionWantsFlush(Connection &c) override;
 
     void accept(qintptr fd);
+    void dispatchLine(Connection &c, QByteArrayView line);
     void handleClientLine(Connection &c, QByteArrayView line);
     void handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayView line);
     void handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line);
     bool handleHandshake(Connection &c, QByteArrayView line);
-    void sendTo(Connection &c, QByteArrayView text);       // text + "\n", counted and logged
+    void sendTo(Connection &c, QByteArrayView text, LineKind kind);   // text + "\n", counted, logged
+    void event(QByteArrayView who, LineKind kind, const QString &text);   // log file + monitor
+    void error(QByteArrayView who, const QString &text);
     void invalid(Connection &c, QByteArrayView line);
-    void storeAndFlood(QByteArrayView client, protocol::Timestamp time, QByteArrayView atLine,
-                       PeerLink *from);
+    void storeAndFlood(const protocol::Message &m, QByteArrayView atLine, PeerLink *from);
     void linkUp(Connection &c);
     void refusePeer(Connection &c, const QString &why);
     void dial(PeerLink &link);
@@ -113,6 +124,9 @@ private:
 
     LocationStore m_store;
     NodeLog m_log;
+    EventStream *m_events = nullptr;
+    LineKind m_inKind{};                // what the line being handled turned out to be
+    QSet<QString> m_cutLinks;
     Poller *m_poller = nullptr;
     QTcpServer *m_server = nullptr;
     std::unique_ptr<PlacesProvider> m_places;

@@ -36,7 +36,7 @@ Liveness PeerLink::liveness() const
 
 LinkInfo PeerLink::info() const
 {
-    return LinkInfo{m_peer, isUp(), liveness(), m_stats};
+    return LinkInfo{m_peer, isUp(), false, liveness(), m_stats};
 }
 
 int PeerLink::nextRedialDelay()

@@ -31,6 +31,7 @@ struct LinkStats {
 struct LinkInfo {
     QString peer;
     bool up = false;
+    bool cut = false;                 // fault injection: held down on purpose
     Liveness liveness = Liveness::Down;
     LinkStats stats;
 };
