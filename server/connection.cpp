@@ -108,9 +108,15 @@ Connection::~Connection()
     }
 }
 
+void Connection::finishWrites()
+{
+    m_finishWrites = true;
+    flush();
+}
+
 bool Connection::send(QByteArrayView bytes)
 {
-    if (m_state == State::Closed || m_state == State::Lingering)
+    if (m_state == State::Closed || m_state == State::Lingering || m_finishWrites)
         return false;
     if (!m_slots.empty()) {
         m_slots.push_back(Slot{0, true, bytes.toByteArray()});
@@ -190,6 +196,10 @@ void Connection::flush()
             m_out.squeeze();
     }
     const bool want = m_outPos < m_out.size();
+    if (!want && m_finishWrites && !m_writeShut && m_fd >= 0) {
+        m_writeShut = true;
+        ::shutdown(m_fd, SHUT_WR);
+    }
     if (want != m_wantWrite) {
         m_wantWrite = want;
         updateInterest();

@@ -65,6 +65,9 @@ public:
 
     void flush();                 // write what the socket takes now; watch for writability if not all
     void closeWhenDone();         // stop reading; close after every reply is out
+    // Send nothing more: half-close once the output is written, keep reading until the other
+    // side closes too (a retired duplicate peer link).
+    void finishWrites();
     void abort(const QString &reason);   // close now, dropping output
 
     // Lingering connections past their deadline are closed by the owner's sweep.
@@ -107,6 +110,8 @@ private:
     bool m_wantWrite = false;
     bool m_readShut = false;      // end of input seen, or we stopped reading
     bool m_eofSeen = false;       // the peer shut down its write side
+    bool m_finishWrites = false;  // half-close once the output is out
+    bool m_writeShut = false;
     bool m_flushQueued = false;
     qint64 m_lingerDeadlineMs = 0;
     struct Slot {

@@ -313,14 +313,13 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
 
 void Node::dispatchLine(Connection &c, QByteArrayView line)
 {
-    if (c.role == PeerUp) {
-        if (PeerLink *link = m_links.value(c.peerName); link && link->m_connection == &c) {
+    if (c.role == PeerUp || c.role == Superseded) {
+        // A retired duplicate still delivers what was sent on it before the switch.
+        if (PeerLink *link = m_links.value(c.peerName)) {
             handlePeerLine(c, *link, line);
             return;
         }
     }
-    if (c.role == Superseded)
-        return;   // a duplicate link being closed; the kept one carries the traffic
     if (c.role != Client && handleHandshake(c, line)) {
         m_inKind = LineKind::Handshake;
         return;
@@ -362,7 +361,13 @@ void Node::connectionClosed(Connection &c, const QString &reason)
     PeerLink *link = c.peerName.isEmpty() ? nullptr : m_links.value(c.peerName);
     if (link && link->m_dialing == &c)
         link->m_dialing = nullptr;
-    if (link && link->m_connection == &c) {
+    if (link && link->m_connection == &c && handshakeInProgress(link->peer())) {
+        // The neighbour half-closed our link because a duplicate connection it prefers is up on
+        // its side; that one is still handshaking here. Not a down: wait for it.
+        link->m_connection = nullptr;
+        link->m_handover = true;
+        event(c.label, LineKind::LinkEvent, QStringLiteral("link moving to the duplicate connection"));
+    } else if (link && link->m_connection == &c) {
         link->m_connection = nullptr;
         ++link->m_stats.timesDown;
         link->m_stats.lastChangeMs = nowMs();
@@ -373,14 +378,35 @@ void Node::connectionClosed(Connection &c, const QString &reason)
         Q_EMIT linkChanged(link->peer(), false);
         if (m_running && !isLinkCut(link->peer()))
             link->scheduleRedial(link->nextRedialDelay());
+    } else if (link && c.role == Superseded) {
+        event(c.label, LineKind::Connection, QStringLiteral("duplicate connection closed"));
+    } else if (link && link->m_handover && !handshakeInProgress(link->peer())) {
+        // The duplicate we were waiting for failed: now the link is down after all.
+        link->m_handover = false;
+        ++link->m_stats.timesDown;
+        link->m_stats.lastChangeMs = nowMs();
+        link->resetHeartbeats();
+        event(c.label, LineKind::LinkEvent, QStringLiteral("link down: %1").arg(reason));
+        Q_EMIT linkChanged(link->peer(), false);
+        if (m_running && !isLinkCut(link->peer()))
+            link->scheduleRedial(link->nextRedialDelay());
     } else if (link && c.dialledByUs) {
-        if (c.role != Superseded)
-            event(c.label, LineKind::LinkEvent, QStringLiteral("dial failed: %1").arg(reason));
+        event(c.label, LineKind::LinkEvent, QStringLiteral("dial failed: %1").arg(reason));
         if (m_running && !link->m_connection && !link->m_dialing && !isLinkCut(link->peer()))
             link->scheduleRedial(link->nextRedialDelay());
     } else {
         event(c.label, LineKind::Connection, QStringLiteral("connection closed: %1").arg(reason));
     }
+}
+
+bool Node::handshakeInProgress(const QString &peer) const
+{
+    for (const auto &[id, c] : m_connections) {
+        if (c->peerName == peer && (c->role == HelloSent || c->role == AwaitAuth || c->role == AwaitOk
+                                    || (c->dialledByUs && c->state() == Connection::State::Connecting)))
+            return true;
+    }
+    return false;
 }
 
 void Node::connectionWantsFlush(Connection &c)
@@ -552,19 +578,45 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
         storeAndFlood(m, at, &link);
         return;
     }
-    if (m.kind == Kind::Peer && m.fieldCount == 2) {
-        bool ok = false;
-        const quint64 seq = m.fields[1].toULongLong(&ok);
-        if (ok && m.fields[0] == "HERD-HB") {
+    if (m.kind == Kind::Peer) {
+        bool ok = m.fieldCount >= 2;
+        const quint64 seq = ok ? m.fields[1].toULongLong(&ok) : 0;
+        // HERD-HB <seq> <store epoch> <store seq>: also says how far our copy of its store goes.
+        if (ok && m.fields[0] == "HERD-HB" && (m.fieldCount == 2 || m.fieldCount == 4)) {
             ++link.m_stats.heartbeatsReceived;
             m_inKind = LineKind::Heartbeat;
-            sendTo(c, "HERD-ACK " + m.fields[1].toByteArray(), LineKind::Heartbeat);
+            if (m.fieldCount == 4) {
+                bool e = false;
+                bool s = false;
+                const quint64 epoch = m.fields[2].toULongLong(&e);
+                const quint64 storeSeq = m.fields[3].toULongLong(&s);
+                if (e && s) {
+                    link.m_peerEpoch = epoch;
+                    link.m_peerSeq = storeSeq;
+                }
+            }
+            if (link.m_connection == &c)
+                sendTo(c, "HERD-ACK " + m.fields[1].toByteArray(), LineKind::Heartbeat);
             return;
         }
-        if (ok && m.fields[0] == "HERD-ACK") {
+        if (ok && m.fields[0] == "HERD-ACK" && m.fieldCount == 2) {
             m_inKind = LineKind::Heartbeat;
             link.ack(seq, nowUs());
             return;
+        }
+        // HERD-SYNC <epoch> <seq>: send what changed since then (everything if the epoch is
+        // not this store's: the neighbour never saw it, or we restarted).
+        if (m.fields[0] == "HERD-SYNC" && m.fieldCount == 3) {
+            bool e = false;
+            bool s = false;
+            const quint64 epoch = m.fields[1].toULongLong(&e);
+            const quint64 since = m.fields[2].toULongLong(&s);
+            if (e && s) {
+                m_inKind = LineKind::Handshake;
+                if (link.m_connection)   // answered on the live link, even if asked on a duplicate
+                    sendChangesSince(*link.m_connection, epoch == m_store.epoch() ? since : 0);
+                return;
+            }
         }
     }
     if (m.kind == Kind::Blank)
@@ -679,18 +731,32 @@ void Node::linkUp(Connection &c)
         const bool weAreSmaller = m_name < c.peerName;
         const bool newCanonical = c.dialledByUs == weAreSmaller;
         const bool oldCanonical = existing->dialledByUs == weAreSmaller;
+        // The loser is retired without losing a line: we stop writing to it (half-close) but
+        // keep reading what the other side sent before it made the same choice.
         if (oldCanonical && !newCanonical) {
             c.role = Superseded;
-            c.closeWhenDone();
+            c.label = "peer " + c.peerName.toUtf8() + " (duplicate)";
+            c.finishWrites();
             return;
         }
         existing->role = Superseded;
+        existing->label = "peer " + c.peerName.toUtf8() + " (duplicate)";
         link->m_connection = nullptr;
-        existing->closeWhenDone();
+        existing->finishWrites();
         c.role = PeerUp;
         link->m_connection = &c;
+        link->resetHeartbeats();   // acks for the old connection's heartbeats will not come
         c.setMaxOutputBytes(kPeerOutputCap);
         c.label = "peer " + c.peerName.toUtf8();
+    } else if (link->m_handover) {
+        // The other side retired our link for this duplicate before we saw it come up: the
+        // link never went down.
+        link->m_handover = false;
+        c.role = PeerUp;
+        c.setMaxOutputBytes(kPeerOutputCap);
+        c.label = "peer " + c.peerName.toUtf8();
+        link->m_connection = &c;
+        link->resetHeartbeats();
     } else {
         c.role = PeerUp;
         c.setMaxOutputBytes(kPeerOutputCap);
@@ -706,10 +772,29 @@ void Node::linkUp(Connection &c)
         qCInfo(lcHerdPeer, "%s: link to %s up", qPrintable(m_name), qPrintable(link->peer()));
         Q_EMIT linkChanged(link->peer(), true);
     }
-    // Catch-up: offer everything we hold; the strictly-newer rule on the other side drops what
-    // it already has, and floods on what it did not.
-    for (const ClientRecord &record : m_store.records())
-        sendTo(c, record.atLine, LineKind::Flood);
+    // Catch-up: ask for what changed on the other side since the last heartbeat we got from
+    // it (all of it if we have never seen its store). It does the same; the strictly-newer rule
+    // drops what is already known and floods on the rest.
+    sendTo(c, "HERD-SYNC " + QByteArray::number(link->m_peerEpoch) + ' ' + QByteArray::number(link->m_peerSeq),
+           LineKind::Handshake);
+}
+
+void Node::sendChangesSince(Connection &c, quint64 since)
+{
+    // One pass over the store, no index: O(clients) CPU, but only the changes cross the network.
+    quint64 sent = 0;
+    PeerLink *link = m_links.value(c.peerName);
+    for (const ClientRecord &record : m_store.records()) {
+        if (record.seq > since) {
+            sendTo(c, record.atLine, LineKind::Flood);
+            ++sent;
+        }
+    }
+    m_counters.floodsSent += sent;
+    if (link)
+        link->m_stats.floodsSent += sent;
+    event(c.label, LineKind::LinkEvent, QStringLiteral("catch-up: sent %1 of %2 updates (changes after #%3)")
+                                            .arg(sent).arg(m_store.size()).arg(since));
 }
 
 void Node::dial(PeerLink &link)
@@ -762,7 +847,9 @@ void Node::heartbeat()
             continue;
         }
         const quint64 seq = link->nextHeartbeat(now);
-        sendTo(*c, "HERD-HB " + QByteArray::number(seq), LineKind::Heartbeat);
+        sendTo(*c, "HERD-HB " + QByteArray::number(seq) + ' ' + QByteArray::number(m_store.epoch()) + ' '
+                       + QByteArray::number(m_store.seq()),
+               LineKind::Heartbeat);
     }
 }
 

@@ -103,6 +103,8 @@ private:
     void invalid(Connection &c, QByteArrayView line);
     void storeAndFlood(const protocol::Message &m, QByteArrayView atLine, PeerLink *from);
     void linkUp(Connection &c);
+    void sendChangesSince(Connection &c, quint64 since);
+    bool handshakeInProgress(const QString &peer) const;
     void refusePeer(Connection &c, const QString &why);
     void dial(PeerLink &link);
     void heartbeat();

@@ -29,7 +29,7 @@ PeerLink::PeerLink(QString peer, int redialMinMs, int redialMaxMs, QObject *pare
 
 Liveness PeerLink::liveness() const
 {
-    if (!m_connection)
+    if (!isUp())
         return m_lastDead ? Liveness::Dead : Liveness::Down;
     return missedAcks() >= m_suspectAfter ? Liveness::Suspect : Liveness::Alive;
 }

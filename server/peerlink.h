@@ -45,7 +45,7 @@ public:
     PeerLink(QString peer, int redialMinMs, int redialMaxMs, QObject *parent = nullptr);
 
     const QString &peer() const { return m_peer; }
-    bool isUp() const { return m_connection != nullptr; }
+    bool isUp() const { return m_connection != nullptr || m_handover; }
     Liveness liveness() const;
     LinkInfo info() const;
 
@@ -66,6 +66,11 @@ public:
     LinkStats m_stats;
     int m_suspectAfter = 2;
     bool m_lastDead = false;                 // last drop was for missed acks
+    bool m_handover = false;                 // between a retired duplicate and its successor
+    // Catch-up: the neighbour's store (epoch) and how far into it we are known to be (its
+    // change counter as of its last heartbeat: every flood before it has arrived).
+    quint64 m_peerEpoch = 0;
+    quint64 m_peerSeq = 0;
 
 Q_SIGNALS:
     void redialDue();

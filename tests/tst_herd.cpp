@@ -34,11 +34,11 @@ HerdConfig classicHerd(const QString &logDir)
     return c;
 }
 
-bool allLinksUp(const herd::Herd &h)
+bool allLinksUp(const herd::Herd &h, quint64 minAcks = 0)
 {
     for (const herd::NodeStats &s : h.stats()) {
         for (const herd::LinkInfo &l : s.links) {
-            if (!l.up)
+            if (!l.up || l.stats.acksReceived < minAcks)
                 return false;
         }
     }
@@ -95,7 +95,8 @@ void tst_Herd::init()
     m_dir = std::make_unique<QTemporaryDir>();
     m_herd = std::make_unique<herd::Herd>(classicHerd(m_dir->filePath(QStringLiteral("logs"))));
     QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
-    QTRY_VERIFY_WITH_TIMEOUT(allLinksUp(*m_herd), 5000);
+    // Settled: every link up and past its first heartbeats, so start-up catch-up is over.
+    QTRY_VERIFY_WITH_TIMEOUT(allLinksUp(*m_herd, 2), 5000);
 }
 
 void tst_Herd::cleanup()
