@@ -28,6 +28,7 @@ constexpr int kMinLineBytes = 16;
 constexpr int kMaxLineBytes = 16 * 1024 * 1024;
 constexpr qint64 kMinOutputBytes = 1024;
 constexpr qint64 kMaxOutputBytes = qint64(1) << 30;
+constexpr int kMaxLimitTimeoutMs = 24 * 3600 * 1000;   // a day
 constexpr int kMinHeartbeatMs = 10;
 constexpr int kMaxHeartbeatMs = 600000;
 constexpr int kMaxMissed = 1000;
@@ -384,10 +385,14 @@ bool Parser::parseLimits(const QJsonObject &root, LimitsConfig *limits)
         return true;
     QJsonObject obj;
     return objectAt(v, path, &obj)
-        && checkKeys(obj, path, {u"max_line_bytes"_s, u"max_output_bytes"_s})
+        && checkKeys(obj, path, {u"max_line_bytes"_s, u"max_output_bytes"_s, u"max_connections"_s,
+                                 u"first_line_timeout_ms"_s, u"idle_timeout_ms"_s})
         && readInt(obj, path, u"max_line_bytes"_s, kMinLineBytes, kMaxLineBytes, &limits->maxLineBytes)
         && readInt(obj, path, u"max_output_bytes"_s, kMinOutputBytes, kMaxOutputBytes,
-                   &limits->maxOutputBytes);
+                   &limits->maxOutputBytes)
+        && readInt(obj, path, u"max_connections"_s, 1, 1000000, &limits->maxConnections)
+        && readInt(obj, path, u"first_line_timeout_ms"_s, 0, kMaxLimitTimeoutMs, &limits->firstLineTimeoutMs)
+        && readInt(obj, path, u"idle_timeout_ms"_s, 0, kMaxLimitTimeoutMs, &limits->idleTimeoutMs);
 }
 
 bool Parser::parsePeers(const QJsonObject &root, PeerConfig *peers)
@@ -480,6 +485,9 @@ QJsonObject HerdConfig::toJson() const
     const QJsonObject limitsJson{
         {u"max_line_bytes"_s, limits.maxLineBytes},
         {u"max_output_bytes"_s, limits.maxOutputBytes},
+        {u"max_connections"_s, limits.maxConnections},
+        {u"first_line_timeout_ms"_s, limits.firstLineTimeoutMs},
+        {u"idle_timeout_ms"_s, limits.idleTimeoutMs},
     };
     const QJsonObject peersJson{
         {u"heartbeat_ms"_s, peers.heartbeatMs},

@@ -30,6 +30,9 @@ struct PlacesConfig {
 struct LimitsConfig {
     int maxLineBytes = 4096;                       // a longer line closes the connection
     qint64 maxOutputBytes = 1 << 20;               // unread replies buffered per client before cut-off
+    int maxConnections = 10000;                    // open connections per node (clients + peers)
+    int firstLineTimeoutMs = 60000;                // a client must complete a line by then; 0: off
+    int idleTimeoutMs = 75000;                     // a client silent this long is closed; 0: off
 
     friend bool operator==(const LimitsConfig &, const LimitsConfig &) = default;
 };

@@ -4,6 +4,7 @@
 // Not a QTcpSocket because SPEC §2 needs TCP half-close: a client may shut down its write side
 // and still expect the reply to its last line, and QAbstractSocket closes both directions when
 // it reads end-of-file. Owning the descriptor also lets a node batch writes per event-loop pass.
+#include "framing.h"
 #include "poller.h"
 #include <QByteArray>
 #include <QByteArrayView>
@@ -82,6 +83,7 @@ public:
     QByteArray nonceRemote;
     bool dialledByUs = false;
     qint64 openedAtMs = 0;
+    qint64 lastLineAtMs = 0;      // 0: no complete line yet (slowloris check)
     QByteArray label;             // how logs name it: "client#7 127.0.0.1:40112", "peer Jaquez"
 
 private:
@@ -101,10 +103,8 @@ private:
     State m_state = State::Open;
     QString m_peerAddress;
     QString m_error;
-    int m_maxLine;
     qint64 m_maxOutput;
-    QByteArray m_in;
-    qsizetype m_inStart = 0;
+    LineFramer m_in;              // what was read and not yet handled
     QByteArray m_out;
     qsizetype m_outPos = 0;
     bool m_wantWrite = false;

@@ -14,6 +14,7 @@
 #include <QTimer>
 #include <cstdlib>
 #include <netinet/in.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 Q_LOGGING_CATEGORY(lcHerdNet, "herd.net")
@@ -208,9 +209,20 @@ bool Node::start()
     connect(m_housekeepingTimer, &QTimer::timeout, this, [this] {
         const qint64 now = nowMs();
         std::vector<Connection *> expired;
+        std::vector<Connection *> idle;
+        const LimitsConfig &limits = m_config.limits;
         for (auto &[id, c] : m_connections) {
             if (c->lingerExpired(now))
                 expired.push_back(c.get());
+            else if (c->role == Client && c->state() == Connection::State::Open && !c->hasReservedReplies()) {
+                // Slowloris: a first line must come in time; then silence ends a connection.
+                if (c->lastLineAtMs == 0 && limits.firstLineTimeoutMs > 0
+                    && now - c->openedAtMs > limits.firstLineTimeoutMs)
+                    idle.push_back(c.get());
+                else if (c->lastLineAtMs != 0 && limits.idleTimeoutMs > 0
+                         && now - c->lastLineAtMs > limits.idleTimeoutMs)
+                    idle.push_back(c.get());
+            }
             else if (c->role != Client && c->role != PeerUp && c->role != Superseded
                      && now - c->openedAtMs > kHandshakeTimeoutMs)
                 expired.push_back(c.get());
@@ -218,6 +230,13 @@ bool Node::start()
         for (Connection *c : expired)
             c->abort(c->state() == Connection::State::Lingering ? QStringLiteral("closed")
                                                                  : QStringLiteral("handshake timed out"));
+        for (Connection *c : idle) {
+            ++m_counters.timeouts;
+            event(c->label, LineKind::Connection,
+                  c->lastLineAtMs == 0 ? QStringLiteral("no complete line within %1 ms, closing").arg(limits.firstLineTimeoutMs)
+                                       : QStringLiteral("idle for %1 ms, closing").arg(limits.idleTimeoutMs));
+            c->closeWhenDone();
+        }
         m_log.flush();
     });
     m_housekeepingTimer->start(kHousekeepingMs);
@@ -273,6 +292,16 @@ Connection *Node::adopt(std::unique_ptr<Connection> c)
 
 void Node::accept(qintptr fd)
 {
+    if (qsizetype(m_connections.size()) >= m_config.limits.maxConnections) {
+        // Full: the newcomer is closed at once (nothing may be written to a client but replies);
+        // everyone already connected is unaffected.
+        ::close(int(fd));
+        ++m_counters.connectionsRefused;
+        if (m_counters.connectionsRefused == 1 || m_counters.connectionsRefused % 1000 == 0)
+            error("node", QStringLiteral("connection limit (%1) reached: %2 refused so far")
+                              .arg(m_config.limits.maxConnections).arg(m_counters.connectionsRefused));
+        return;
+    }
     const quint64 id = m_nextConnectionId++;
     // The peer address, for logs only.
     sockaddr_storage sa{};
@@ -301,6 +330,7 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
 {
     Q_UNUSED(final);
     ++m_counters.linesIn;
+    c.lastLineAtMs = nowMs();
     m_log.line(NodeLog::Dir::In, c.label, line);
     // Recorded before it is handled, so the inspector shows it before its reply; its kind is
     // known once handled.

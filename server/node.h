@@ -41,6 +41,8 @@ struct NodeStats {
     quint64 duplicatesDropped = 0;
     quint64 connectionsAccepted = 0;
     quint64 authFailures = 0;
+    quint64 connectionsRefused = 0;  // over limits.max_connections
+    quint64 timeouts = 0;            // closed for no first line in time, or idle
     QList<LinkInfo> links;
 };
 

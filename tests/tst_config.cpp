@@ -222,7 +222,8 @@ void tst_Config::toJsonHasEveryKey()
              sorted({u"provider"_s, u"endpoint"_s, u"api_key_env"_s, u"timeout_ms"_s, u"dataset"_s,
                      u"max_concurrent"_s}));
     QCOMPARE(sortedKeys(json.value(u"limits"_s).toObject()),
-             sorted({u"max_line_bytes"_s, u"max_output_bytes"_s}));
+             sorted({u"max_line_bytes"_s, u"max_output_bytes"_s, u"max_connections"_s,
+                     u"first_line_timeout_ms"_s, u"idle_timeout_ms"_s}));
     QCOMPARE(sortedKeys(json.value(u"peers"_s).toObject()),
              sorted({u"heartbeat_ms"_s, u"suspect_after_missed"_s, u"dead_after_missed"_s,
                      u"redial_min_ms"_s, u"redial_max_ms"_s}));
@@ -436,6 +437,12 @@ void tst_Config::badConfigs_data()
         u"limits.max_output_bytes: "_s, u"from 1024 to 1073741824"_s);
     row("max_output_bytes too big", R"({"nodes": [{"name": "A"}], "limits": {"max_output_bytes": 1073741825}})",
         u"limits.max_output_bytes: "_s, u"from 1024 to 1073741824"_s);
+    row("max_connections zero", R"({"nodes": [{"name": "A"}], "limits": {"max_connections": 0}})",
+        u"limits.max_connections: "_s, u"from 1 to 1000000"_s);
+    row("idle timeout negative", R"({"nodes": [{"name": "A"}], "limits": {"idle_timeout_ms": -1}})",
+        u"limits.idle_timeout_ms: "_s, u"from 0 to 86400000"_s);
+    row("first line timeout not a number", R"({"nodes": [{"name": "A"}], "limits": {"first_line_timeout_ms": "60s"}})",
+        u"limits.first_line_timeout_ms: "_s, u""_s);
 
     // peers
     row("peers unknown key", R"({"nodes": [{"name": "A"}], "peers": {"heartbeat": 5}})",

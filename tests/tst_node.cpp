@@ -63,6 +63,8 @@ private Q_SLOTS:
     void manyClients();
     void clientThatNeverReadsIsCutOff();
     void slowPlacesDoesNotBlockOthers();
+    void connectionLimitRefusesOnlyNewcomers();
+    void slowlorisAndIdleClientsAreClosed();
     void peerLinkWithSecret();
     void wrongSecretIsRefused();
     void logFileHasLines();
@@ -326,6 +328,59 @@ void tst_Node::slowPlacesDoesNotBlockOthers()
     QVERIFY(ok);
     QVERIFY(reply.contains("UNKNOWN_ERROR"));
     QVERIFY2(!reply.contains("k-slow-0123"), "the API key never reaches a client");
+}
+
+void tst_Node::connectionLimitRefusesOnlyNewcomers()
+{
+    HerdConfig config = singleNode(m_dir->filePath(QStringLiteral("logs4")));
+    config.limits.maxConnections = 5;
+    startSingle(config);
+    std::vector<std::unique_ptr<TestClient>> clients;
+    for (int i = 0; i < 5; ++i) {
+        clients.push_back(std::make_unique<TestClient>(port()));
+        clients.back()->send("IAMAT in" + QByteArray::number(i) + " +1+2 1\n");
+        QVERIFY(clients.back()->readLine().startsWith("AT Hill "));
+    }
+    TestClient extra(port());
+    bool closed = false;
+    QCOMPARE(extra.readToClose(&closed), QByteArray());   // closed at once, nothing written
+    QVERIFY(closed);
+    QTRY_COMPARE(m_herd->node(QStringLiteral("Hill"))->stats().connectionsRefused, 1u);
+    for (auto &c : clients) {
+        c->send("IAMAT again +1+2 2\n");
+        QVERIFY(c->readLine().startsWith("AT Hill "));
+    }
+    // A slot freed is a slot available.
+    clients.pop_back();
+    QTRY_COMPARE(m_herd->node(QStringLiteral("Hill"))->stats().clientConnections, 4);
+    TestClient late(port());
+    late.send("IAMAT late +1+2 1\n");
+    QVERIFY(late.readLine().startsWith("AT Hill "));
+}
+
+void tst_Node::slowlorisAndIdleClientsAreClosed()
+{
+    HerdConfig config = singleNode(m_dir->filePath(QStringLiteral("logs5")));
+    config.limits.firstLineTimeoutMs = 300;
+    config.limits.idleTimeoutMs = 2000;
+    startSingle(config);
+    TestClient slow(port());
+    slow.send("IAMAT slow +1");   // never finishes its line
+    TestClient idle(port());
+    idle.send("IAMAT idle +1+2 1\n");
+    QVERIFY(idle.readLine().startsWith("AT Hill "));
+    TestClient busy(port());
+    busy.send("IAMAT busy +1+2 0\n");
+    QVERIFY(busy.readLine().startsWith("AT Hill "));
+    bool closed = false;
+    slow.readToClose(&closed, 5000);
+    QVERIFY2(closed, "no complete line in time: closed");
+    // Meanwhile a talking client is served without delay.
+    busy.send("IAMAT busy +1+2 1\n");
+    QVERIFY(busy.readLine().startsWith("AT Hill "));
+    idle.readToClose(&closed, 5000);
+    QVERIFY2(closed, "silent after its last reply: closed");
+    QVERIFY(m_herd->node(QStringLiteral("Hill"))->stats().timeouts >= 2);
 }
 
 void tst_Node::peerLinkWithSecret()
