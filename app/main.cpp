@@ -2,6 +2,8 @@
 #include "config.h"
 #include "herd.h"
 #include "herdhost.h"
+#include "clienttablemodel.h"
+#include "demotraffic.h"
 #include "mainwindow.h"
 
 #include <QApplication>
@@ -121,7 +123,9 @@ int main(int argc, char **argv)
     const QCommandLineOption screenshotOpt(QStringLiteral("screenshot"),
         QStringLiteral("Monitor: once every hosted link is up, save a picture of the window to FILE and exit."),
         QStringLiteral("FILE"));
-    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt});
+    const QCommandLineOption demoOpt(QStringLiteral("demo"),
+        QStringLiteral("Monitor: simulated phones report to the herd over TCP, something to watch."));
+    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt});
     parser.process(*app);   // unknown options, --help, --version: handled and exits
 
     auto fail = [](const QString &message) {
@@ -155,10 +159,9 @@ int main(int argc, char **argv)
     }
 
     installSignalHandlers(app.get());
-    herd::HerdHost host(config, hosted);
     int exitCode = 0;
-
     if (parser.isSet(headless)) {
+        herd::HerdHost host(config, hosted);
         host.setStatsInterval(int(statsSeconds * 1000));
         QObject::connect(&host, &herd::HerdHost::started, app.get(), [&](bool ok, const QString &error) {
             if (!ok) {
@@ -182,24 +185,36 @@ int main(int argc, char **argv)
         return exitCode ? exitCode : rc;
     }
 
-    herd::MainWindow window(&host);
+    herd::MainWindow window;
+    window.loadHerd(config, hosted);
     window.show();
+    herd::DemoTraffic demo;
+    if (parser.isSet(demoOpt)) {
+        QList<QPair<QString, QPair<QString, quint16>>> nodes;
+        for (const herd::NodeConfig &n : config.nodes) {
+            if (hosted.isEmpty() || hosted.contains(n.name))
+                nodes.append({n.name, {n.host, n.port}});
+        }
+        demo.setNodes(nodes);
+        demo.start();
+    }
     if (parser.isSet(screenshotOpt)) {
+        // Once every link is up (and, with --demo, the map has clients), picture and exit.
         const QString file = parser.value(screenshotOpt);
-        QObject::connect(&host, &herd::HerdHost::statsReady, &window, [&window, file](const QList<herd::NodeStats> &stats) {
-            for (const herd::NodeStats &s : stats) {
+        const bool wantClients = parser.isSet(demoOpt);
+        QObject::connect(&window, &herd::MainWindow::batchShown, &window, [&window, file, wantClients](const herd::MonitorBatchPtr &batch) {
+            for (const herd::NodeStats &s : batch->stats) {
                 for (const herd::LinkInfo &l : s.links) {
-                    if (!l.up || l.stats.acksReceived == 0)
-                        return;   // not settled yet: wait for the next batch
+                    if (!l.up || l.stats.acksReceived < 2)
+                        return;
                 }
             }
+            if (wantClients && window.clientModel()->rowCount() < 8)
+                return;
             if (!window.grab().save(file))
                 std::fprintf(stderr, "herd: cannot save %s\n", qPrintable(file));
             QCoreApplication::quit();
         });
     }
-    host.start();
-    const int rc = app->exec();
-    host.shutdown();
-    return rc;
+    return app->exec();
 }
