@@ -182,6 +182,7 @@ void MainWindow::buildDocks()
     m_console = new ConsoleWidget(this);
     dock(tr("Console"), QStringLiteral("consoleDock"), m_console, Qt::RightDockWidgetArea);
 
+    clientsDock->raise();   // the map first: the most telling view of a running herd
     resizeDocks({clientsDock}, {320}, Qt::Vertical);
     resizeDocks({nodesDock}, {420}, Qt::Horizontal);
 }
