@@ -221,13 +221,14 @@ std::optional<HerdConfig> Parser::parse(const QByteArray &json)
     HerdConfig cfg;
     const bool ok = checkKeys(root, {},
                               {u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                               u"log_dir"_s, u"peer_secret_env"_s})
+                               u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s})
             && parseNodes(root, &cfg)
             && parseLinks(root, &cfg)
             && parsePlaces(root, &cfg.places)
             && parseLimits(root, &cfg.limits)
             && parsePeers(root, &cfg.peers)
             && readString(root, {}, u"log_dir"_s, &cfg.logDir)
+            && readString(root, {}, u"state_dir"_s, &cfg.stateDir)
             && readEnvName(root, {}, u"peer_secret_env"_s, &cfg.peerSecretEnv);
     if (!ok)
         return std::nullopt;
@@ -503,6 +504,7 @@ QJsonObject HerdConfig::toJson() const
         {u"limits"_s, limitsJson},
         {u"peers"_s, peersJson},
         {u"log_dir"_s, logDir},
+        {u"state_dir"_s, stateDir},
         {u"peer_secret_env"_s, peerSecretEnv},
     };
 }

@@ -54,6 +54,7 @@ struct HerdConfig {
     LimitsConfig limits;
     PeerConfig peers;
     QString logDir = QStringLiteral("logs");       // empty: no log files
+    QString stateDir;                              // empty: no persistence (see journal.h)
     QString peerSecretEnv = QStringLiteral("HERD_PEER_SECRET");
 
     friend bool operator==(const HerdConfig &, const HerdConfig &) = default;

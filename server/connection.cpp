@@ -30,7 +30,7 @@ void setNoDelay(int fd)
 
 Connection::Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int maxLineBytes,
                        qint64 maxOutputBytes)
-    : m_owner(owner), m_poller(poller), m_id(id), m_maxLine(maxLineBytes), m_maxOutput(maxOutputBytes)
+    : m_owner(owner), m_poller(poller), m_id(id), m_maxOutput(maxOutputBytes), m_in(maxLineBytes)
 {
     openedAtMs = QDateTime::currentMSecsSinceEpoch();
 }
@@ -328,30 +328,25 @@ void Connection::readInput()
     qsizetype budget = kReadBudget;
     bool eof = false;
     while (budget > 0) {
-        if (m_inStart > 0 && m_inStart == m_in.size()) {
-            m_in.resize(0);
-            m_inStart = 0;
-        }
-        const qsizetype used = m_in.size();
-        m_in.resize(used + kReadChunk);
-        const ssize_t n = ::recv(m_fd, m_in.data() + used, size_t(kReadChunk), 0);
+        char *space = m_in.prepareWrite(kReadChunk);   // recv() straight into the line buffer
+        const ssize_t n = ::recv(m_fd, space, size_t(kReadChunk), 0);
+        const int err = errno;
+        m_in.commitWrite(n > 0 ? qsizetype(n) : 0);
         if (n > 0) {
-            m_in.resize(used + n);
             budget -= n;
             if (n < kReadChunk)
                 break;
             continue;
         }
-        m_in.resize(used);
         if (n == 0) {
             eof = true;
             break;
         }
-        if (errno == EINTR)
+        if (err == EINTR)
             continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
+        if (err == EAGAIN || err == EWOULDBLOCK)
             break;
-        closeFd(QStringLiteral("read failed: %1").arg(errnoString(errno)));
+        closeFd(QStringLiteral("read failed: %1").arg(errnoString(err)));
         return;
     }
     processInput(eof);
@@ -360,50 +355,28 @@ void Connection::readInput()
 void Connection::processInput(bool atEof)
 {
     while (m_state == State::Open || m_state == State::Connecting) {
-        const char *base = m_in.constData() + m_inStart;
-        const qsizetype avail = m_in.size() - m_inStart;
-        const void *nl = avail > 0 ? std::memchr(base, '\n', size_t(avail)) : nullptr;
-        if (!nl)
+        const LineFramer::Result r = m_in.next();
+        if (r.event == LineFramer::Event::NeedMore)
             break;
-        qsizetype len = static_cast<const char *>(nl) - base;
-        m_inStart += len + 1;
-        if (len > 0 && base[len - 1] == '\r')
-            --len;
-        if (len > m_maxLine) {
-            m_owner->connectionOverlong(*this, QByteArrayView(base, std::min<qsizetype>(len, 256)));
-            m_readShut = true;
+        if (r.event == LineFramer::Event::Overlong) {
+            m_owner->connectionOverlong(*this, r.bytes);
             closeWhenDone();
             return;
         }
-        m_owner->connectionLine(*this, QByteArrayView(base, len), false);
+        m_owner->connectionLine(*this, r.bytes, false);
     }
-    if (m_state != State::Open)
+    if (m_state != State::Open || !atEof)
         return;
-    const qsizetype tail = m_in.size() - m_inStart;
-    if (tail > m_maxLine + 1) {   // +1: a line of exactly the limit may still be waiting for "\r\n"
-        m_owner->connectionOverlong(*this, QByteArrayView(m_in.constData() + m_inStart, 256));
+    m_eofSeen = true;
+    // The final line of a half-closed client is still a command, unless it is too long.
+    const LineFramer::Result last = m_in.finish();
+    if (last.event == LineFramer::Event::Overlong) {
+        m_owner->connectionOverlong(*this, last.bytes);
+    } else if (last.event == LineFramer::Event::FinalLine) {
+        m_owner->connectionLine(*this, last.bytes, true);
+    }
+    if (m_state == State::Open)
         closeWhenDone();
-        return;
-    }
-    // Keep the partial tail at the front of the buffer.
-    if (m_inStart > 0) {
-        if (tail > 0)
-            std::memmove(m_in.data(), m_in.constData() + m_inStart, size_t(tail));
-        m_in.resize(tail);
-        m_inStart = 0;
-    }
-    if (atEof) {
-        m_eofSeen = true;
-        if (tail > 0) {
-            // The final line of a half-closed client is still a command.
-            const QByteArray last = m_in;
-            m_in.resize(0);
-            m_owner->connectionLine(*this, QByteArrayView(last), true);
-        }
-        m_in.resize(0);
-        if (m_state == State::Open)
-            closeWhenDone();
-    }
 }
 
 } // namespace herd

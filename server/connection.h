@@ -53,6 +53,10 @@ public:
     const QString &errorString() const { return m_error; }
     qint64 pendingOutput() const { return m_out.size() - m_outPos; }
     void setMaxOutputBytes(qint64 bytes) { m_maxOutput = bytes; }
+    // The line limit from the next line on: a peer link carries AT lines, which are longer
+    // than the IAMAT lines they answer (node name and skew), so it needs more than a client.
+    int maxLineBytes() const { return m_in.maxLineBytes(); }
+    void setMaxLineBytes(int bytes) { m_in.setMaxLineBytes(bytes); }
 
     // Queues bytes in order behind any reply still being prepared. Returns false (and aborts the
     // connection) when the unread output would exceed the cap: a client that never reads.

@@ -30,6 +30,16 @@ constexpr qint64 kPeerOutputCap = 64LL * 1024 * 1024;   // a neighbour that stop
 constexpr int kHandshakeTimeoutMs = 5000;
 constexpr int kHousekeepingMs = 500;
 
+// An AT line is longer than the IAMAT it answers by the origin's name and the skew (at most 30
+// bytes: sign, 19 digits, point, 9 digits), so a peer link takes that much more than a client.
+int peerLineLimit(const HerdConfig &config)
+{
+    qsizetype longestName = 0;
+    for (const NodeConfig &n : config.nodes)
+        longestName = std::max(longestName, n.name.toUtf8().size());
+    return config.limits.maxLineBytes + int(longestName) + 64;
+}
+
 // Hands accepted descriptors to the node instead of wrapping them in QTcpSockets.
 class Listener final : public QTcpServer {
 public:
@@ -163,9 +173,18 @@ bool Node::start()
         m_lastError = QStringLiteral("%1: %2").arg(m_name, error);
         return false;
     }
+    if (!m_config.stateDir.isEmpty()) {
+        if (!m_journal.open(m_config.stateDir, m_name, &m_store, &error)) {
+            m_lastError = QStringLiteral("%1: state: %2").arg(m_name, error);
+            m_log.close();
+            return false;
+        }
+        m_log.event("node", QStringLiteral("state restored from %1: %2 clients").arg(m_config.stateDir).arg(m_store.size()));
+    }
     m_places = PlacesProvider::create(m_config.places, &error, this);
     if (!m_places) {
         m_lastError = QStringLiteral("%1: places: %2").arg(m_name, error);
+        m_journal.close();
         m_log.close();
         return false;
     }
@@ -179,6 +198,7 @@ bool Node::start()
     m_server = server;
     const QHostAddress address(self->host == QLatin1String("localhost") ? QStringLiteral("127.0.0.1")
                                                                          : self->host);
+    m_server->setListenBacklogSize(4096);   // Qt's default 50 drops SYNs when thousands connect at once
     // A restarted node binds the port it had, so neighbours find it where they left it.
     if (address.isNull() || !m_server->listen(address, m_port)) {
         m_lastError = address.isNull()
@@ -190,6 +210,7 @@ bool Node::start()
         delete m_poller;
         m_poller = nullptr;
         m_places.reset();
+        m_journal.close();
         m_log.close();
         return false;
     }
@@ -238,6 +259,7 @@ bool Node::start()
             c->closeWhenDone();
         }
         m_log.flush();
+        m_journal.sync();
     });
     m_housekeepingTimer->start(kHousekeepingMs);
     Q_EMIT runningChanged(true);
@@ -279,6 +301,7 @@ void Node::stop()
     m_places.reset();
     delete m_poller;
     m_poller = nullptr;
+    m_journal.close();
     m_log.close();
     Q_EMIT runningChanged(false);
 }
@@ -432,8 +455,10 @@ void Node::connectionClosed(Connection &c, const QString &reason)
 bool Node::handshakeInProgress(const QString &peer) const
 {
     for (const auto &[id, c] : m_connections) {
-        if (c->peerName == peer && (c->role == HelloSent || c->role == AwaitAuth || c->role == AwaitOk
-                                    || (c->dialledByUs && c->state() == Connection::State::Connecting)))
+        // Only our own dial waiting for HERD-OK: the other side goes up on our AUTH, before we
+        // hear its OK, and may retire the old link in between. (A handshake someone else started
+        // cannot hold the link "up": a stranger's HELLO naming a neighbour would.)
+        if (c->peerName == peer && c->dialledByUs && c->role == AwaitOk)
             return true;
     }
     return false;
@@ -458,6 +483,8 @@ void Node::scheduleAfterBatch()
 void Node::afterBatch()
 {
     m_afterBatchQueued = false;
+    // The journal first: an update is on its way to disk before its AT reply is on the wire.
+    m_journal.writeOut();
     // Flushing may close connections, which may queue more; swap so the loop is stable.
     std::vector<quint64> queue;
     queue.swap(m_flushQueue);
@@ -584,6 +611,10 @@ void Node::storeAndFlood(const protocol::Message &m, QByteArrayView atLine, Peer
         ++from->m_stats.floodsReceived;
         ++m_counters.floodsReceived;
         m_inKind = LineKind::Flood;
+    }
+    if (m_journal.isOpen()) {
+        m_journal.append(atLine);
+        scheduleAfterBatch();
     }
     if (m_events)
         m_events->stored(m_name, m.client, m.timestamp, m.position, atLine, from ? from->peer() : QString());
@@ -753,6 +784,7 @@ void Node::linkUp(Connection &c)
     PeerLink *link = m_links.value(c.peerName);
     if (!link)
         return;
+    c.setMaxLineBytes(peerLineLimit(m_config));
     if (link->m_dialing == &c)
         link->m_dialing = nullptr;
     if (Connection *existing = link->m_connection; existing && existing != &c) {

@@ -1,6 +1,7 @@
 #pragma once
 #include "config.h"
 #include "connection.h"
+#include "journal.h"
 #include "locationstore.h"
 #include "nodelog.h"
 #include "peerlink.h"
@@ -128,6 +129,7 @@ private:
 
     LocationStore m_store;
     NodeLog m_log;
+    Journal m_journal;
     EventStream *m_events = nullptr;
     LineKind m_inKind{};                // what the line being handled turned out to be
     QSet<QString> m_cutLinks;

@@ -4,13 +4,12 @@
 #include <QString>
 #include <memory>
 
-class QFile;
-
 namespace herd {
 
 // One node's log file: every line in and out, connections, link changes, errors.
-// Buffered in memory and written in batches (see kFlushBytes and the node's flush timer), so
-// logging every line stays on and cheap on the hot path.
+// Buffered in memory and handed in batches (kFlushBytes, or the node's 500 ms tick) to one
+// writer thread per process, so logging every line stays on and the network thread never waits
+// on the disk (unless the disk falls more than kMaxQueuedBytes behind).
 class NodeLog {
     Q_DISABLE_COPY_MOVE(NodeLog)
 public:
@@ -21,7 +20,7 @@ public:
 
     // Opens (appends to) <dir>/<node>.log, creating dir. Empty dir: logging off.
     bool open(const QString &dir, const QString &node, QString *error);
-    bool isOpen() const { return m_file != nullptr; }
+    bool isOpen() const { return m_fd >= 0; }
     QString path() const;
 
     // `who` names the connection ("client#12 127.0.0.1:40112", "peer Jaquez"); the text is
@@ -30,12 +29,13 @@ public:
     void event(QByteArrayView who, const QString &text);
     void error(QByteArrayView who, const QString &text);
     void flush();
-    void close();
+    void close();   // returns once everything logged so far is written
 
 private:
     void stamp();
 
-    std::unique_ptr<QFile> m_file;
+    int m_fd = -1;
+    QString m_path;
     QByteArray m_buffer;
     qint64 m_stampMs = -1;
     QByteArray m_stampText;

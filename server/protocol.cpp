@@ -288,31 +288,46 @@ QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iama
     return out;
 }
 
-QByteArray escaped(QByteArrayView bytes, qsizetype maxBytes)
+void appendEscaped(QByteArray &out, QByteArrayView bytes, qsizetype maxBytes)
 {
     static constexpr char hex[] = "0123456789abcdef";
-    QByteArray out;
-    out.reserve(std::min(bytes.size(), maxBytes) + 8);
-    for (qsizetype i = 0; i < bytes.size(); ++i) {
-        if (out.size() >= maxBytes) {
+    auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '\\'; };
+    const qsizetype limit = out.size() + maxBytes;
+    qsizetype i = 0;
+    while (i < bytes.size()) {
+        if (out.size() >= limit) {
             out.append("...(", 4).append(QByteArray::number(bytes.size())).append(" bytes)");
-            break;
+            return;
         }
-        const auto c = static_cast<unsigned char>(bytes[i]);
+        // Printable runs go in one append: log lines are almost always all printable.
+        qsizetype run = i;
+        while (run < bytes.size() && plain(static_cast<unsigned char>(bytes[run])))
+            ++run;
+        if (run > i) {
+            const qsizetype n = std::min(run - i, limit - out.size());
+            out.append(bytes.data() + i, n);
+            i += n;
+            continue;
+        }
+        const auto c = static_cast<unsigned char>(bytes[i++]);
         switch (c) {
         case '\n': out.append("\\n", 2); break;
         case '\r': out.append("\\r", 2); break;
         case '\t': out.append("\\t", 2); break;
         case '\\': out.append("\\\\", 2); break;
-        default:
-            if (c < 0x20 || c >= 0x7f) {
-                const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-                out.append(esc, 4);
-            } else {
-                out.append(char(c));
-            }
+        default: {
+            const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+            out.append(esc, 4);
+        }
         }
     }
+}
+
+QByteArray escaped(QByteArrayView bytes, qsizetype maxBytes)
+{
+    QByteArray out;
+    out.reserve(std::min(bytes.size(), maxBytes) + 8);
+    appendEscaped(out, bytes, maxBytes);
     return out;
 }
 

@@ -76,5 +76,6 @@ QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iama
 
 // Control bytes and non-ASCII shown escaped (\n, \r, \t, \xNN, backslash doubled), for logs.
 QByteArray escaped(QByteArrayView bytes, qsizetype maxBytes = 512);
+void appendEscaped(QByteArray &out, QByteArrayView bytes, qsizetype maxBytes = 512);   // no temporary
 
 } // namespace herd::protocol

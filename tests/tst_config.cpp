@@ -215,7 +215,7 @@ void tst_Config::toJsonHasEveryKey()
     cfg.nodes.append(NodeConfig{u"A"_s});
     const QJsonObject json = cfg.toJson();
     QCOMPARE(sortedKeys(json), sorted({u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                                       u"log_dir"_s, u"peer_secret_env"_s}));
+                                       u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s}));
     QCOMPARE(sortedKeys(json.value(u"nodes"_s).toArray().at(0).toObject()),
              sorted({u"name"_s, u"host"_s, u"port"_s}));
     QCOMPARE(sortedKeys(json.value(u"places"_s).toObject()),

@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# herd against the epoll ceiling (issue 5), in one run on this machine: the IAMAT rate of a
+# single herd node and of herd-epoll-ceiling (a bare single-threaded epoll line server) under the
+# same herd-bench load, and their ratio.
+#
+#   bench/compare.sh [BUILD_DIR]          (default: build; builds nothing)
+#
+# Environment:
+#   DURATION  measured seconds per run (default 5)
+#   WARMUP    warm-up seconds per run (default 1)
+#   CLIENTS   new (a fresh client ID per request: the store grows by millions) or repeat
+#             (a pool of 10,000 IDs), default new
+#   ROUNDS    runs of each (server, load) pair, alternating ceiling and herd; the table keeps
+#             each pair's best run, since other work on the machine only ever lowers a figure
+#             (default 1)
+#   PIN       1: pin the servers and the generator to different CPUs with taskset (default when
+#             there are 2+ CPUs), 0: leave placement to the scheduler
+#
+# herd runs --headless with a temporary one-node config: offline Places, logging on (into a
+# temporary directory, deleted afterwards). Each herd run gets a freshly started node, so no run
+# inherits the clients stored by the one before. Pinning: on 2 CPUs the servers get CPU 0 and
+# herd-bench CPU 1. Left to the scheduler, loopback wake-ups often put server and generator on one
+# CPU and the figures swing by 2x from run to run.
+set -euo pipefail
+
+BUILD_DIR=${1:-build}
+DURATION=${DURATION:-5}
+WARMUP=${WARMUP:-1}
+CLIENTS=${CLIENTS:-new}
+ROUNDS=${ROUNDS:-1}
+CPUS=$(nproc)
+PIN=${PIN:-$([ "$CPUS" -ge 2 ] && echo 1 || echo 0)}
+
+die() { echo "compare.sh: $*" >&2; exit 2; }
+
+[ -d "$BUILD_DIR" ] || die "no build directory \"$BUILD_DIR\""
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+HERD=$BUILD_DIR/app/herd
+BENCH=$BUILD_DIR/bench/herd-bench
+CEILING=$BUILD_DIR/bench/herd-epoll-ceiling
+for exe in "$HERD" "$BENCH" "$CEILING"; do
+    [ -x "$exe" ] || die "missing $exe (cmake --build $BUILD_DIR --target herd herd-bench herd-epoll-ceiling)"
+done
+[[ $CLIENTS == new || $CLIENTS == repeat ]] || die "CLIENTS must be new or repeat"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+
+SERVER_PIN=()
+BENCH_PIN=()
+PINNING="off"
+if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset > /dev/null; then
+    SERVER_CPUS=$([ "$CPUS" -gt 2 ] && echo "0-$((CPUS - 2))" || echo 0)
+    SERVER_PIN=(taskset -c "$SERVER_CPUS")
+    BENCH_PIN=(taskset -c "$((CPUS - 1))")
+    PINNING="servers on CPU $SERVER_CPUS, herd-bench on CPU $((CPUS - 1))"
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-compare.XXXXXX")
+HERD_PID=
+CEILING_PID=
+stop() {   # stop PID: SIGTERM, then wait (it is our child)
+    [ -n "$1" ] || return 0
+    kill "$1" 2> /dev/null || true
+    wait "$1" 2> /dev/null || true
+}
+cleanup() {
+    stop "$HERD_PID"
+    stop "$CEILING_PID"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # exit runs the EXIT trap
+
+# Waits (up to 10 s) until PORT accepts connections; fails at once if PID has exited.
+wait_for_port() {
+    local port=$1 pid=$2 log=$3 i
+    for ((i = 0; i < 200; i++)); do
+        kill -0 "$pid" 2> /dev/null || { cat "$log" >&2; die "server (pid $pid) exited before listening"; }
+        if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    cat "$log" >&2
+    die "nothing listening on port $port after 10 s"
+}
+
+# --- herd: one node, offline Places, logs on --------------------------------------------------
+LOG_BYTES=0
+start_herd() {
+    local attempt
+    for attempt in 1 2 3; do   # free-port can race with another process taking the port
+        HERD_PORT=$("$BENCH" free-port)
+        rm -rf "$TMP/logs"
+        cat > "$TMP/herd.json" << EOF
+{
+    "nodes": [ { "name": "Bench", "host": "127.0.0.1", "port": $HERD_PORT } ],
+    "places": { "provider": "offline" },
+    "log_dir": "$TMP/logs"
+}
+EOF
+        (cd "$TMP" && exec "${SERVER_PIN[@]}" "$HERD" --headless --config "$TMP/herd.json" --stats-interval 0) \
+            > "$TMP/herd.out" 2>&1 &
+        HERD_PID=$!
+        sleep 0.05
+        if kill -0 "$HERD_PID" 2> /dev/null || ! grep -q "in use" "$TMP/herd.out"; then
+            wait_for_port "$HERD_PORT" "$HERD_PID" "$TMP/herd.out"
+            return 0
+        fi
+        wait "$HERD_PID" 2> /dev/null || true
+    done
+    cat "$TMP/herd.out" >&2
+    die "herd would not start"
+}
+stop_herd() {
+    local rc=0
+    kill "$HERD_PID" 2> /dev/null || true
+    wait "$HERD_PID" || rc=$?
+    HERD_PID=
+    [ "$rc" = 0 ] || echo "note: herd exited with status $rc on SIGTERM" >&2
+    LOG_BYTES=$((LOG_BYTES + $(du -sb "$TMP/logs" 2> /dev/null | cut -f1)))
+    # Deleting the logs at once drops their dirty pages: written back later, they would compete
+    # with the next run for the CPUs (hundreds of MiB per run).
+    rm -rf "$TMP/logs"
+}
+
+# Other work on the machine (a build, a test run) skews every figure: say so up front.
+read -r LOAD1 _ < /proc/loadavg
+if awk -v l="$LOAD1" 'BEGIN { exit !(l >= 0.5) }'; then
+    echo "warning: load average $LOAD1 before starting: other work is running, figures will be low and noisy" >&2
+fi
+
+# --- the ceiling: picks its own port and prints it ---------------------------------------------
+"${SERVER_PIN[@]}" "$CEILING" --port 0 > "$TMP/ceiling.out" 2>&1 &
+CEILING_PID=$!
+CEILING_PORT=
+for ((i = 0; i < 200; i++)); do
+    CEILING_PORT=$(sed -n 's/^port \([0-9]*\)$/\1/p' "$TMP/ceiling.out")
+    [ -n "$CEILING_PORT" ] && break
+    kill -0 "$CEILING_PID" 2> /dev/null || { cat "$TMP/ceiling.out" >&2; die "herd-epoll-ceiling exited"; }
+    sleep 0.05
+done
+[ -n "$CEILING_PORT" ] || die "herd-epoll-ceiling printed no port"
+wait_for_port "$CEILING_PORT" "$CEILING_PID" "$TMP/ceiling.out"
+
+json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<< "$2"; }
+
+# Runs herd-bench iamat; prints its table (a record of the run) and keeps the figures of the
+# best run so far of this (server, load) pair; errors add up over all runs.
+declare -A RPS P50 P99 ERR ALL
+run() {
+    local name=$1 port=$2 conns=$3 depth=$4 out json key=$1.$3.$4 rps
+    echo "== $name, $conns connections x depth $depth, clients $CLIENTS"
+    out=$("${BENCH_PIN[@]}" "$BENCH" iamat --port "$port" --connections "$conns" --depth "$depth" \
+        --duration "$DURATION" --warmup "$WARMUP" --clients "$CLIENTS") || true
+    echo "$out" | sed '$d'
+    json=$(echo "$out" | tail -n 1)
+    [[ $json == '{"mode":"iamat"'* ]] || die "herd-bench failed against $name"
+    rps=$(json_field requests_per_s "$json")
+    ALL[$key]="${ALL[$key]:-}${ALL[$key]:+ }${rps%.*}"
+    ERR[$key]=$((${ERR[$key]:-0} + $(json_field errors "$json")))
+    if [ -z "${RPS[$key]:-}" ] || awk -v a="$rps" -v b="${RPS[$key]}" 'BEGIN { exit !(a > b) }'; then
+        RPS[$key]=$rps
+        P50[$key]=$(json_field p50_us "$json")
+        P99[$key]=$(json_field p99_us "$json")
+    fi
+}
+
+CONFIGS=("64 16" "16 1")
+for ((round = 1; round <= ROUNDS; round++)); do
+    for cfg in "${CONFIGS[@]}"; do
+        read -r c d <<< "$cfg"
+        run ceiling "$CEILING_PORT" "$c" "$d"
+        start_herd
+        run herd "$HERD_PORT" "$c" "$d"
+        stop_herd
+    done
+done
+stop "$CEILING_PID"
+CEILING_PID=
+
+echo
+echo "herd vs herd-epoll-ceiling: IAMAT, clients $CLIENTS, ${DURATION} s after ${WARMUP} s warm-up, best of $ROUNDS"
+echo "load average before: $LOAD1; machine: $CPUS CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(uname -sr), pinning: $PINNING"
+printf '%-10s %12s %12s %7s %7s %20s %20s %7s\n' load "herd req/s" "ceiling/s" ratio target \
+    "herd p50/p99 us" "ceiling p50/p99 us" errors
+for cfg in "${CONFIGS[@]}"; do
+    read -r c d <<< "$cfg"
+    h=herd.$c.$d
+    e=ceiling.$c.$d
+    target=$([ "$d" -gt 1 ] && echo 0.50 || echo 0.70)
+    awk -v load="$c x $d" -v h="${RPS[$h]}" -v e="${RPS[$e]}" -v t="$target" \
+        -v hl="${P50[$h]}/${P99[$h]}" -v el="${P50[$e]}/${P99[$e]}" -v err="$((ERR[$h] + ERR[$e]))" \
+        'BEGIN { r = e > 0 ? h / e : 0;
+                 printf "%-10s %12.0f %12.0f %7.3f %7s %20s %20s %7s\n", load, h, e, r,
+                        (r >= t ? ">=" : "<") t, hl, el, err }'
+done
+if [ "$ROUNDS" -gt 1 ]; then
+    for cfg in "${CONFIGS[@]}"; do
+        read -r c d <<< "$cfg"
+        echo "all runs, $c x $d: herd ${ALL[herd.$c.$d]}; ceiling ${ALL[ceiling.$c.$d]}"
+    done
+fi
+echo "herd logs written during its runs: $((LOG_BYTES / 1024 / 1024)) MiB (logging on, as in production)"
