@@ -11,6 +11,7 @@
 #include <QCoreApplication>
 #include <QDateTime>
 #include <QJsonDocument>
+#include <QLoggingCategory>
 #include <QSocketNotifier>
 #include <QTextStream>
 
@@ -18,7 +19,10 @@
 #include <cstdio>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+Q_LOGGING_CATEGORY(lcHerdGui, "herd.gui")
 
 namespace {
 
@@ -81,6 +85,124 @@ QString statsLine(const herd::NodeStats &s)
         .arg(up).arg(s.links.size()).arg(links.join(QStringLiteral(", ")));
 }
 
+// Logging. Messages go through categories (herd.net, herd.peer, herd.flood, herd.places, herd.gui,
+// switchable with QT_LOGGING_RULES) to stderr, in one of three shapes:
+//  - on a terminal: Qt's default ("herd.peer: Hill: link to Jaquez up");
+//  - under systemd (stderr is the stream named by JOURNAL_STREAM): "<4>herd.peer: ..." where <N>
+//    is the syslog priority, which journald strips and records (journalctl -p warning works);
+//  - otherwise (a file, a pipe): "2024-05-01T12:00:00.000Z info herd.peer: ..." (UTC).
+// QT_MESSAGE_PATTERN, when set, wins over all three. --log-format json: one JSON object per line,
+// {"time":...,"level":...,"category":...,"message":...}.
+
+// True when stderr is the journal stream systemd gave us (not merely inherited JOURNAL_STREAM).
+bool stderrIsJournal()
+{
+    const QByteArray stream = qgetenv("JOURNAL_STREAM");
+    const qsizetype colon = stream.indexOf(':');
+    if (colon <= 0)
+        return false;
+    bool devOk = false, inoOk = false;
+    const qulonglong dev = stream.left(colon).toULongLong(&devOk);
+    const qulonglong ino = stream.mid(colon + 1).toULongLong(&inoOk);
+    struct stat st {};
+    return devOk && inoOk && ::fstat(STDERR_FILENO, &st) == 0 && qulonglong(st.st_dev) == dev
+        && qulonglong(st.st_ino) == ino;
+}
+
+// Fatal errors written straight to stderr: "<3>" (err) in the journal, nothing elsewhere.
+const char *errorPrefix()
+{
+    static const bool journal = stderrIsJournal();
+    return journal ? "<3>" : "";
+}
+
+// One write(2) per line: lines from the network thread and the GUI thread never interleave.
+void writeLine(const QByteArray &line)
+{
+    const char *p = line.constData();
+    qsizetype left = line.size();
+    while (left > 0) {
+        const ssize_t n = ::write(STDERR_FILENO, p, size_t(left));
+        if (n <= 0)
+            break;
+        p += n;
+        left -= n;
+    }
+}
+
+QByteArray utcNow()
+{
+    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs).toLatin1();
+}
+
+void timestampedMessageHandler(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    writeLine(utcNow() + ' ' + qFormatLogMessage(type, context, message).toUtf8() + '\n');
+}
+
+void setTextLogFormat()
+{
+    if (::isatty(STDERR_FILENO) || qEnvironmentVariableIsSet("QT_MESSAGE_PATTERN"))
+        return;   // Qt's default pattern, or the user's
+    if (stderrIsJournal()) {
+        qSetMessagePattern(QStringLiteral(
+            "<%{if-debug}7%{endif}%{if-info}6%{endif}%{if-warning}4%{endif}%{if-critical}3%{endif}"
+            "%{if-fatal}2%{endif}>%{if-category}%{category}: %{endif}%{message}"));
+    } else {
+        qSetMessagePattern(QStringLiteral("%{type} %{if-category}%{category}: %{endif}%{message}"));
+        qInstallMessageHandler(timestampedMessageHandler);
+    }
+}
+
+void appendJsonString(QByteArray &out, const QByteArray &utf8)
+{
+    out += '"';
+    for (const char ch : utf8) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (c < 0x20) {
+                static const char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else {
+                out += ch;
+            }
+        }
+    }
+    out += '"';
+}
+
+void jsonMessageHandler(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    const char *level = "debug";
+    switch (type) {
+    case QtDebugMsg: level = "debug"; break;
+    case QtInfoMsg: level = "info"; break;
+    case QtWarningMsg: level = "warning"; break;
+    case QtCriticalMsg: level = "critical"; break;
+    case QtFatalMsg: level = "fatal"; break;
+    }
+    QByteArray line;
+    line.reserve(128 + message.size());
+    line += "{\"time\":\"";
+    line += utcNow();
+    line += "\",\"level\":\"";
+    line += level;
+    line += "\",\"category\":";
+    appendJsonString(line, QByteArray(context.category ? context.category : "default"));
+    line += ",\"message\":";
+    appendJsonString(line, message.toUtf8());
+    line += "}\n";
+    writeLine(line);
+}
+
 bool wantsGui(int argc, char **argv)
 {
     for (int i = 1; i < argc; ++i) {
@@ -125,13 +247,23 @@ int main(int argc, char **argv)
         QStringLiteral("FILE"));
     const QCommandLineOption demoOpt(QStringLiteral("demo"),
         QStringLiteral("Monitor: simulated phones report to the herd over TCP, something to watch."));
-    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt});
+    const QCommandLineOption logFormatOpt(QStringLiteral("log-format"),
+        QStringLiteral("Diagnostics on stderr as \"text\" (default; journald-friendly when not on a terminal) "
+                       "or \"json\" (one object per line). Filter with QT_LOGGING_RULES."),
+        QStringLiteral("FORMAT"), QStringLiteral("text"));
+    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt, logFormatOpt});
     parser.process(*app);   // unknown options, --help, --version: handled and exits
 
     auto fail = [](const QString &message) {
-        std::fprintf(stderr, "herd: %s\n", qPrintable(message));
+        std::fprintf(stderr, "%sherd: %s\n", errorPrefix(), qPrintable(message));
         return 2;
     };
+    if (const QString format = parser.value(logFormatOpt); format == QLatin1String("json"))
+        qInstallMessageHandler(jsonMessageHandler);
+    else if (format == QLatin1String("text"))
+        setTextLogFormat();
+    else
+        return fail(QStringLiteral("--log-format: must be \"text\" or \"json\", not \"%1\"").arg(format));
     if (!parser.positionalArguments().isEmpty())
         return fail(QStringLiteral("unexpected argument \"%1\" (see --help)").arg(parser.positionalArguments().constFirst()));
 
@@ -165,7 +297,7 @@ int main(int argc, char **argv)
         host.setStatsInterval(int(statsSeconds * 1000));
         QObject::connect(&host, &herd::HerdHost::started, app.get(), [&](bool ok, const QString &error) {
             if (!ok) {
-                std::fprintf(stderr, "herd: %s\n", qPrintable(error));
+                std::fprintf(stderr, "%sherd: %s\n", errorPrefix(), qPrintable(error));
                 exitCode = 1;
                 QCoreApplication::exit(1);
                 return;
@@ -212,7 +344,9 @@ int main(int argc, char **argv)
             if (wantClients && window.clientModel()->rowCount() < 8)
                 return;
             if (!window.grab().save(file))
-                std::fprintf(stderr, "herd: cannot save %s\n", qPrintable(file));
+                std::fprintf(stderr, "%sherd: cannot save %s\n", errorPrefix(), qPrintable(file));
+            else
+                qCInfo(lcHerdGui, "screenshot saved to %s", qPrintable(file));
             QCoreApplication::quit();
         });
     }

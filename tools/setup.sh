@@ -8,7 +8,8 @@ build_dir=${1:-build}
 packages=(cmake ninja-build g++ pkg-config
           qt6-base-dev qt6-base-dev-tools qt6-svg-dev libgl-dev libxkbcommon-dev
           xvfb xauth
-          clang-14 libclang-rt-14-dev llvm-14)   # the last three: the libFuzzer run in CI
+          clang-14 libclang-rt-14-dev llvm-14      # the libFuzzer run in CI
+          desktop-file-utils dpkg-dev file)        # the packaging test (.deb, desktop file)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
