@@ -203,29 +203,12 @@ void jsonMessageHandler(QtMsgType type, const QMessageLogContext &context, const
     writeLine(line);
 }
 
-bool wantsGui(int argc, char **argv)
-{
-    for (int i = 1; i < argc; ++i) {
-        const QByteArray a(argv[i]);
-        if (a == "--headless" || a == "--print-config" || a == "--help" || a == "-h" || a == "--help-all"
-            || a == "--version" || a == "-v")
-            return false;
-    }
-    return true;
-}
-
 } // namespace
 
 int main(int argc, char **argv)
 {
     std::signal(SIGPIPE, SIG_IGN);
     raiseFileLimit();
-    std::unique_ptr<QCoreApplication> app(wantsGui(argc, argv) ? new QApplication(argc, argv)
-                                                               : new QCoreApplication(argc, argv));
-    QCoreApplication::setApplicationName(QStringLiteral("herd"));
-    QCoreApplication::setOrganizationName(QStringLiteral("herd"));
-    QCoreApplication::setApplicationVersion(QStringLiteral(HERD_VERSION));
-
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
         "A proxy herd: nodes that take client locations (IAMAT), answer nearby-place queries\n"
@@ -252,7 +235,25 @@ int main(int argc, char **argv)
                        "or \"json\" (one object per line). Filter with QT_LOGGING_RULES."),
         QStringLiteral("FORMAT"), QStringLiteral("text"));
     parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt, logFormatOpt});
-    parser.process(*app);   // unknown options, --help, --version: handled and exits
+    // Parsed before any application object exists: a bad option must be a one-line error even
+    // where no display is available for the GUI application.
+    QStringList args;
+    for (int i = 0; i < argc; ++i)
+        args << QString::fromLocal8Bit(argv[i]);
+    if (!parser.parse(args)) {
+        std::fprintf(stderr, "herd: %s (see --help)\n", qPrintable(parser.errorText()));
+        return 2;
+    }
+    const bool gui = !parser.isSet(headless) && !parser.isSet(printConfig)
+                     && !parser.isSet(QStringLiteral("help")) && !parser.isSet(QStringLiteral("help-all"))
+                     && !parser.isSet(QStringLiteral("version"));
+    std::unique_ptr<QCoreApplication> app(gui ? new QApplication(argc, argv) : new QCoreApplication(argc, argv));
+    QCoreApplication::setApplicationName(QStringLiteral("herd"));
+    QCoreApplication::setOrganizationName(QStringLiteral("herd"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(HERD_VERSION));
+    if (gui)
+        QGuiApplication::setDesktopFileName(QStringLiteral("herd"));
+    parser.process(*app);   // --help, --version: printed, and exits
 
     auto fail = [](const QString &message) {
         std::fprintf(stderr, "%sherd: %s\n", errorPrefix(), qPrintable(message));
