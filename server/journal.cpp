@@ -90,13 +90,13 @@ bool Journal::compact(QString *error)
     }
     QByteArray chunk;
     qint64 bytes = 0;
-    for (const ClientRecord &r : m_store->records()) {
-        chunk.append(r.atLine).append('\n');
+    m_store->forEach([&](const ClientRecord &r) {
+        chunk.append(r.atLine()).append('\n');
         if (chunk.size() > 1 << 20) {
             bytes += snapshot.write(chunk);
             chunk.clear();
         }
-    }
+    });
     bytes += snapshot.write(chunk);
     snapshot.flush();
     ::fdatasync(int(snapshot.handle()));

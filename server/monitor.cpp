@@ -51,10 +51,10 @@ EventStream::EventStream(std::function<QList<NodeStats>()> statsSource, QObject 
     m_timer->start(kIntervalMs);
 }
 
-qsizetype EventStream::line(const QString &node, Direction dir, LineKind kind, QByteArrayView who,
+qsizetype EventStream::line(const QString &node, Direction dir, LineKind kind, const QByteArray &who,
                             QByteArrayView text)
 {
-    TrafficRow row{nowUs(), node, dir, kind, who.toByteArray(),
+    TrafficRow row{nowUs(), node, dir, kind, who,
                    text.first(std::min<qsizetype>(text.size(), kMaxTextBytes)).toByteArray()};
     if (qsizetype(m_ring.size()) < kMaxTrafficRows) {
         m_ring.push_back(std::move(row));   // capacity reserved: slots never move

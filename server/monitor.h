@@ -92,7 +92,8 @@ public:
 
     // Returns the row's slot, valid for setKind() until kMaxTrafficRows more rows are recorded
     // (a node records a line, handles it, then says what it turned out to be).
-    qsizetype line(const QString &node, Direction dir, LineKind kind, QByteArrayView who, QByteArrayView text);
+    // `who` is a connection's label, shared (no copy); `text` is copied (up to kMaxTextBytes).
+    qsizetype line(const QString &node, Direction dir, LineKind kind, const QByteArray &who, QByteArrayView text);
     void setKind(qsizetype slot, LineKind kind);
     void stored(const QString &node, QByteArrayView client, protocol::Timestamp time,
                 const protocol::Location &where, QByteArrayView atLine, const QString &from);

@@ -500,14 +500,14 @@ void Node::event(QByteArrayView who, LineKind kind, const QString &text)
 {
     m_log.event(who, text);
     if (m_events)
-        m_events->line(m_name, Direction::Event, kind, who, text.toUtf8());
+        m_events->line(m_name, Direction::Event, kind, who.toByteArray(), text.toUtf8());
 }
 
 void Node::error(QByteArrayView who, const QString &text)
 {
     m_log.error(who, text);
     if (m_events)
-        m_events->line(m_name, Direction::Event, LineKind::Error, who, text.toUtf8());
+        m_events->line(m_name, Direction::Event, LineKind::Error, who.toByteArray(), text.toUtf8());
 }
 
 void Node::sendTo(Connection &c, QByteArrayView text, LineKind kind)
@@ -573,7 +573,7 @@ void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayVi
     }
     ++m_counters.whatsat;
     m_inKind = LineKind::Whatsat;
-    const QByteArray atLine = record->atLine;
+    const QByteArray atLine = record->atLine().toByteArray();   // a copy: Places answers later
     const protocol::Message at = protocol::parse(atLine);
     PlacesQuery query;
     query.lat = at.position.lat;
@@ -846,12 +846,12 @@ void Node::sendChangesSince(Connection &c, quint64 since)
     // One pass over the store, no index: O(clients) CPU, but only the changes cross the network.
     quint64 sent = 0;
     PeerLink *link = m_links.value(c.peerName);
-    for (const ClientRecord &record : m_store.records()) {
-        if (record.seq > since) {
-            sendTo(c, record.atLine, LineKind::Flood);
+    m_store.forEach([&](const ClientRecord &record) {
+        if (record.seq() > since) {
+            sendTo(c, record.atLine(), LineKind::Flood);
             ++sent;
         }
-    }
+    });
     m_counters.floodsSent += sent;
     if (link)
         link->m_stats.floodsSent += sent;

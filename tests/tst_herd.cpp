@@ -50,7 +50,7 @@ int holders(const herd::Herd &h, const QByteArray &client, const QByteArray &atL
     int n = 0;
     for (const herd::Node *node : h.nodes()) {
         const herd::ClientRecord *r = node->store().find(client);
-        n += r && r->atLine == atLine ? 1 : 0;
+        n += r && r->atLine() == atLine ? 1 : 0;
     }
     return n;
 }
@@ -191,7 +191,7 @@ void tst_Herd::routesAroundStoppedNode()
     const QByteArray at = iamat("Hill", "around", "+1+2", "3");
     QVERIFY2(t.elapsed() < 500, "a down neighbour must not delay a reply");
     QTRY_VERIFY(m_herd->node(QStringLiteral("Campbell"))->store().find("around"));
-    QCOMPARE(m_herd->node(QStringLiteral("Campbell"))->store().find("around")->atLine, at);
+    QCOMPARE(m_herd->node(QStringLiteral("Campbell"))->store().find("around")->atLine(), at);
 }
 
 void tst_Herd::restartedNodeCatchesUp()

@@ -261,7 +261,7 @@ void tst_Hostile::startHerd()
     m_seedAt = seed.readLine();
     QVERIFY2(checkAtReply(m_seedAt, kSeedLine.trimmed()).isEmpty(), m_seedAt.constData());
     QTRY_VERIFY(jaquez()->store().find(kSeedClient) != nullptr);
-    QCOMPARE(jaquez()->store().find(kSeedClient)->atLine, m_seedAt);
+    QCOMPARE(jaquez()->store().find(kSeedClient)->atLine(), m_seedAt);
 }
 
 void tst_Hostile::manifestCoversCorpus()
@@ -464,8 +464,8 @@ void tst_Hostile::corpus()
     QCOMPARE(after.timesDownA, before.timesDownA);
     QCOMPARE(after.timesUpB, before.timesUpB);
     QCOMPARE(after.timesDownB, before.timesDownB);
-    QCOMPARE(hill()->store().find(kSeedClient)->atLine, m_seedAt);
-    QCOMPARE(jaquez()->store().find(kSeedClient)->atLine, m_seedAt);
+    QCOMPARE(hill()->store().find(kSeedClient)->atLine(), m_seedAt);
+    QCOMPARE(jaquez()->store().find(kSeedClient)->atLine(), m_seedAt);
     m_herdSuspect = false;
 }
 

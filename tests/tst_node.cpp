@@ -397,7 +397,7 @@ void tst_Node::peerLinkWithSecret()
     c.send("IAMAT viaHill +1+2 5\n");
     const QByteArray at = c.readLine();
     QTRY_VERIFY(jaquez->store().find("viaHill") != nullptr);
-    QCOMPARE(jaquez->store().find("viaHill")->atLine, at);
+    QCOMPARE(jaquez->store().find("viaHill")->atLine(), at);
     // Heartbeats flow and are acked.
     QTRY_VERIFY(hill->stats().links.value(0).stats.acksReceived >= 2);
     QVERIFY(hill->stats().links.value(0).stats.rttUs >= 0);
@@ -473,7 +473,7 @@ void tst_Node::stateSurvivesRestart()
     const herd::LocationStore &store = m_herd->node(QStringLiteral("Hill"))->store();
     QCOMPARE(store.size(), 10);
     for (int i = 40; i < 50; ++i)
-        QCOMPARE(store.find("p" + QByteArray::number(i % 10))->atLine, lines[i]);
+        QCOMPARE(store.find("p" + QByteArray::number(i % 10))->atLine(), lines[i]);
     QVERIFY(store.find("torn") == nullptr);
     TestClient c(port());
     c.send("WHATSAT p3 1 1\n");
