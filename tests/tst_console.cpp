@@ -1,5 +1,6 @@
 // The console pane against a real one-node herd over real TCP: replies cut and shown, WHATSAT
 // pretty-printed, invalid lines in red, history, completion, "IAMAT now", connection errors.
+#include "testherds.h"
 #include "consolewidget.h"
 #include "herd.h"
 #include "node.h"
@@ -25,16 +26,9 @@ using herd::ConsoleWidget;
 using herd::HerdConfig;
 using herd::NodeConfig;
 
-namespace {
+using herdtest::singleNode;
 
-HerdConfig singleNode(const QString &logDir)
-{
-    HerdConfig c;
-    c.nodes = {NodeConfig{QStringLiteral("Hill"), QStringLiteral("127.0.0.1"), 0}};
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
-    return c;
-}
+namespace {
 
 const QString kIamat = QStringLiteral("IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503");
 const QString kWhatsat = QStringLiteral("WHATSAT kiwi.cs.ucla.edu 10 2");

@@ -1,5 +1,6 @@
 // An in-process herd of five nodes over real sockets: flooding, the strictly-newer rule,
 // link loss and recovery.
+#include "testherds.h"
 #include "herd.h"
 #include "node.h"
 #include "testclient.h"
@@ -11,28 +12,9 @@ using herd::HerdConfig;
 using herd::NodeConfig;
 using herdtest::TestClient;
 
-namespace {
+using herdtest::classicHerd;
 
-// The classic Hill/Jaquez/Smith/Campbell/Singleton herd on free ports.
-HerdConfig classicHerd(const QString &logDir)
-{
-    HerdConfig c;
-    for (const char *name : {"Hill", "Jaquez", "Smith", "Campbell", "Singleton"})
-        c.nodes.append(NodeConfig{QString::fromLatin1(name), QStringLiteral("127.0.0.1"), 0});
-    auto link = [&c](const char *a, const char *b) {
-        c.links.append({QString::fromLatin1(a), QString::fromLatin1(b)});
-    };
-    link("Hill", "Jaquez");
-    link("Hill", "Smith");
-    link("Singleton", "Jaquez");
-    link("Singleton", "Smith");
-    link("Singleton", "Campbell");
-    link("Smith", "Campbell");
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
-    c.peers.heartbeatMs = 100;
-    return c;
-}
+namespace {
 
 bool allLinksUp(const herd::Herd &h, quint64 minAcks = 0)
 {

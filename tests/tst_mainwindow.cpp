@@ -1,5 +1,6 @@
 // The whole monitor, offscreen, on a real in-process herd (its own network thread): the views
 // agree with the nodes, the console reaches them over TCP, pause holds only the view.
+#include "testherds.h"
 #include "clienttablemodel.h"
 #include "consolewidget.h"
 #include "herdhost.h"
@@ -20,22 +21,9 @@
 using herd::HerdConfig;
 using herd::NodeConfig;
 
-namespace {
+using herdtest::classicHerd;
 
-HerdConfig classicHerd(const QString &logDir)
-{
-    HerdConfig c;
-    for (const char *name : {"Hill", "Jaquez", "Smith", "Campbell", "Singleton"})
-        c.nodes.append(NodeConfig{QString::fromLatin1(name), QStringLiteral("127.0.0.1"), 0});
-    const char *links[][2] = {{"Hill", "Jaquez"}, {"Hill", "Smith"}, {"Singleton", "Jaquez"},
-                              {"Singleton", "Smith"}, {"Singleton", "Campbell"}, {"Smith", "Campbell"}};
-    for (const auto &l : links)
-        c.links.append({QString::fromLatin1(l[0]), QString::fromLatin1(l[1])});
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
-    c.peers.heartbeatMs = 100;
-    return c;
-}
+namespace {
 
 QString linkState(const herd::LinkTableModel *model, const QString &node, const QString &peer)
 {

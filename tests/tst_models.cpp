@@ -1,5 +1,6 @@
 // The monitor's table models fed by a real three-node herd (Hill–Jaquez–Smith) through the event
 // stream, each watched by QAbstractItemModelTester: nodes, clients and links follow the herd.
+#include "testherds.h"
 #include "clienttablemodel.h"
 #include "herd.h"
 #include "linktablemodel.h"
@@ -24,19 +25,9 @@ using herd::NodeConfig;
 using herd::NodeTableModel;
 using herdtest::TestClient;
 
-namespace {
+using herdtest::lineOfThree;
 
-HerdConfig lineOfThree(const QString &logDir)
-{
-    HerdConfig c;
-    for (const char *name : {"Hill", "Jaquez", "Smith"})
-        c.nodes.append(NodeConfig{QString::fromLatin1(name), QStringLiteral("127.0.0.1"), 0});
-    c.links = {{QStringLiteral("Hill"), QStringLiteral("Jaquez")}, {QStringLiteral("Jaquez"), QStringLiteral("Smith")}};
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
-    c.peers.heartbeatMs = 100;
-    return c;
-}
+namespace {
 
 const QString kHill = QStringLiteral("Hill");
 const QString kJaquez = QStringLiteral("Jaquez");

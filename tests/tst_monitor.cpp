@@ -1,5 +1,6 @@
 // The monitor's event stream fed by a real three-node herd: what a batch carries, in what order,
 // how it is bounded, and link cut/restore.
+#include "testherds.h"
 #include "herd.h"
 #include "monitor.h"
 #include "testclient.h"
@@ -13,19 +14,9 @@ using herd::LineKind;
 using herd::NodeConfig;
 using herdtest::TestClient;
 
-namespace {
+using herdtest::lineOfThree;
 
-HerdConfig lineOfThree(const QString &logDir)
-{
-    HerdConfig c;
-    for (const char *name : {"Hill", "Jaquez", "Smith"})
-        c.nodes.append(NodeConfig{QString::fromLatin1(name), QStringLiteral("127.0.0.1"), 0});
-    c.links = {{QStringLiteral("Hill"), QStringLiteral("Jaquez")}, {QStringLiteral("Jaquez"), QStringLiteral("Smith")}};
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
-    c.peers.heartbeatMs = 100;
-    return c;
-}
+namespace {
 
 } // namespace
 

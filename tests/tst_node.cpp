@@ -1,4 +1,5 @@
 // One node (or two) over real sockets on 127.0.0.1 port 0: framing, replies, limits, auth.
+#include "testherds.h"
 #include "herd.h"
 #include "node.h"
 #include "testclient.h"
@@ -17,27 +18,15 @@ using herd::HerdConfig;
 using herd::NodeConfig;
 using herdtest::TestClient;
 
-namespace {
+using herdtest::singleNode;
 
-HerdConfig singleNode(const QString &logDir)
-{
-    HerdConfig c;
-    c.nodes = {NodeConfig{QStringLiteral("Hill"), QStringLiteral("127.0.0.1"), 0}};
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
-    return c;
-}
+namespace {
 
 HerdConfig pair(const QString &logDir, const QString &secretEnv)
 {
-    HerdConfig c;
-    c.nodes = {NodeConfig{QStringLiteral("Hill"), QStringLiteral("127.0.0.1"), 0},
-               NodeConfig{QStringLiteral("Jaquez"), QStringLiteral("127.0.0.1"), 0}};
-    c.links = {{QStringLiteral("Hill"), QStringLiteral("Jaquez")}};
-    c.logDir = logDir;
-    c.places.provider = QStringLiteral("offline");
+    HerdConfig c = herdtest::testHerd({QStringLiteral("Hill"), QStringLiteral("Jaquez")},
+                                      {{QStringLiteral("Hill"), QStringLiteral("Jaquez")}}, logDir);
     c.peerSecretEnv = secretEnv;
-    c.peers.heartbeatMs = 100;
     return c;
 }
 

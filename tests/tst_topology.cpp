@@ -1,6 +1,7 @@
 // The topology and propagation views driven by a real in-process herd: stats colour the scene,
 // stopping a node and cutting a link show up on its items, real flood hops animate and build
 // the propagation tree, pictures save.
+#include "testherds.h"
 #include "herd.h"
 #include "monitor.h"
 #include "propagation.h"
@@ -33,28 +34,9 @@ using herd::PropagationModel;
 using herd::TopologyView;
 using herdtest::TestClient;
 
-namespace {
+using herdtest::classicHerd;
 
-// The classic Hill/Jaquez/Smith/Campbell/Singleton herd on free ports, offline places, no logs.
-HerdConfig classicHerd()
-{
-    HerdConfig c;
-    for (const char *name : {"Hill", "Jaquez", "Smith", "Campbell", "Singleton"})
-        c.nodes.append(NodeConfig{QString::fromLatin1(name), QStringLiteral("127.0.0.1"), 0});
-    auto link = [&c](const char *a, const char *b) {
-        c.links.append({QString::fromLatin1(a), QString::fromLatin1(b)});
-    };
-    link("Hill", "Jaquez");
-    link("Hill", "Smith");
-    link("Singleton", "Jaquez");
-    link("Singleton", "Smith");
-    link("Singleton", "Campbell");
-    link("Smith", "Campbell");
-    c.logDir.clear();
-    c.places.provider = QStringLiteral("offline");
-    c.peers.heartbeatMs = 100;   // liveness settles in a fraction of a second
-    return c;
-}
+namespace {
 
 bool allLinksUp(const herd::Herd &h)
 {
@@ -143,7 +125,7 @@ void tst_Topology::cleanup()
 
 void tst_Topology::startHerd(bool withEvents)
 {
-    m_herd = std::make_unique<herd::Herd>(classicHerd());
+    m_herd = std::make_unique<herd::Herd>(classicHerd(QString()));
     if (withEvents) {
         herd::Herd *h = m_herd.get();
         m_events = std::make_unique<herd::EventStream>([h] { return h->stats(); });
@@ -267,7 +249,7 @@ void tst_Topology::bigHerdLayoutHasNoOverlaps()
 void tst_Topology::edgesFollowDraggedNodes()
 {
     TopologyView view;
-    view.setHerd(classicHerd());
+    view.setHerd(classicHerd(QString()));
     NodeItem *hill = view.nodeItem(QStringLiteral("Hill"));
     EdgeItem *edge = view.edgeItem(QStringLiteral("Hill"), QStringLiteral("Jaquez"));
     QVERIFY(hill->flags() & QGraphicsItem::ItemIsMovable);
@@ -497,7 +479,7 @@ void tst_Topology::propagationViewFollowsAndPicks()
 void tst_Topology::pulsesAreCappedUnderLoad()
 {
     TopologyView view;
-    view.setHerd(classicHerd());
+    view.setHerd(classicHerd(QString()));
     // A burst far over the cap, shaped like real floods: origin, then hops along real links.
     QList<FloodHop> burst;
     for (int i = 0; i < 400; ++i) {
@@ -515,7 +497,7 @@ void tst_Topology::pulsesAreCappedUnderLoad()
     view.addHops(burst);   // still full: all of it is dropped, nothing blocks
     QVERIFY(view.livePulseCount() <= TopologyView::kMaxPulses);
 
-    view.setHerd(classicHerd());   // a new herd forgets the old pulses and stops the timer
+    view.setHerd(classicHerd(QString()));   // a new herd forgets the old pulses and stops the timer
     QCOMPARE(view.livePulseCount(), 0);
     QVERIFY(!view.isAnimating());
 }
@@ -538,7 +520,7 @@ void tst_Topology::selectionZoomAndFit()
 {
     TopologyView view;
     view.resize(800, 600);
-    view.setHerd(classicHerd());
+    view.setHerd(classicHerd(QString()));
     view.show();
     QVERIFY(QTest::qWaitForWindowExposed(&view));
     QSignalSpy selected(&view, &TopologyView::nodeSelected);
