@@ -393,13 +393,11 @@ void Node::connectionOverlong(Connection &c, QByteArrayView head)
 void Node::connectionEstablished(Connection &c)
 {
     // Our dial reached the neighbour: say who we are and whom we want.
-    PeerLink *link = m_links.value(c.peerName);
     event(c.label, LineKind::Connection, QStringLiteral("connected to %1, handshaking").arg(c.peerAddress()));
     c.role = HelloSent;
     c.nonceLocal = randomNonce();
     c.openedAtMs = nowMs();
     sendTo(c, "HERD-HELLO " + m_nameBytes + ' ' + c.peerName.toUtf8() + ' ' + c.nonceLocal, LineKind::Handshake);
-    Q_UNUSED(link);
 }
 
 void Node::connectionClosed(Connection &c, const QString &reason)

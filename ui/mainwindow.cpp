@@ -276,11 +276,24 @@ void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted)
     const QStringList names = hosted.isEmpty() ? config.nodeNames() : hosted;
     m_traffic->setNodes(names);
     m_clientModel->setNodeCount(int(names.size()));
-    QList<QPair<QString, QPair<QString, quint16>>> consoleNodes;
-    for (const NodeConfig &n : config.nodes)
-        consoleNodes.append({n.name, {n.host, n.port}});
-    m_console->setNodes(consoleNodes);
+    updateConsoleTargets({});
     m_host->start();
+}
+
+void MainWindow::updateConsoleTargets(const QList<NodeStats> &stats)
+{
+    // The config's address of every node, with the port it actually bound where known
+    // (port 0 in the config means "any free port").
+    QList<QPair<QString, QPair<QString, quint16>>> targets;
+    for (const NodeConfig &n : m_config.nodes) {
+        quint16 port = n.port;
+        for (const NodeStats &s : stats) {
+            if (s.name == n.name && s.port)
+                port = s.port;
+        }
+        targets.append({n.name, {n.host, port}});
+    }
+    m_console->setNodes(targets);
 }
 
 bool MainWindow::openConfigFile(const QString &fileName)
@@ -325,18 +338,8 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
     bool portsChanged = m_lastStats.size() != batch->stats.size();
     for (qsizetype i = 0; !portsChanged && i < batch->stats.size(); ++i)
         portsChanged = batch->stats[i].port != m_lastStats[i].port;
-    if (portsChanged) {
-        QList<QPair<QString, QPair<QString, quint16>>> consoleNodes;
-        for (const NodeConfig &n : m_config.nodes) {
-            quint16 port = n.port;
-            for (const NodeStats &s : batch->stats) {
-                if (s.name == n.name && s.port)
-                    port = s.port;
-            }
-            consoleNodes.append({n.name, {n.host, port}});
-        }
-        m_console->setNodes(consoleNodes);
-    }
+    if (portsChanged)
+        updateConsoleTargets(batch->stats);
     m_lastStats = batch->stats;
     updateStatus(*batch);
     if (!m_selectedNode.isEmpty())

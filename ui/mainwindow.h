@@ -59,6 +59,7 @@ private:
     void buildDocks();
     void applyBatch(const MonitorBatchPtr &batch);
     void updateStatus(const MonitorBatch &batch);
+    void updateConsoleTargets(const QList<NodeStats> &stats);
     void showNodeDetails(const QString &node);
     void toggleNode(const QString &node);
     void setAllNodesRunning(bool running);
