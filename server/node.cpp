@@ -17,8 +17,12 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
-Q_LOGGING_CATEGORY(lcHerdNet, "herd.net")
+// Debug output is off by default (per connection / per update would flood stderr); turn it on
+// with QT_LOGGING_RULES="herd.net.debug=true;herd.flood.debug=true". The per-node log files
+// record everything regardless.
+Q_LOGGING_CATEGORY(lcHerdNet, "herd.net", QtInfoMsg)
 Q_LOGGING_CATEGORY(lcHerdPeer, "herd.peer")
+Q_LOGGING_CATEGORY(lcHerdFlood, "herd.flood", QtInfoMsg)
 
 namespace herd {
 
@@ -320,9 +324,12 @@ void Node::accept(qintptr fd)
         // everyone already connected is unaffected.
         ::close(int(fd));
         ++m_counters.connectionsRefused;
-        if (m_counters.connectionsRefused == 1 || m_counters.connectionsRefused % 1000 == 0)
+        if (m_counters.connectionsRefused == 1 || m_counters.connectionsRefused % 1000 == 0) {
+            qCWarning(lcHerdNet, "%s: connection limit (%d) reached, %llu refused so far", qPrintable(m_name),
+                      m_config.limits.maxConnections, static_cast<unsigned long long>(m_counters.connectionsRefused));
             error("node", QStringLiteral("connection limit (%1) reached: %2 refused so far")
                               .arg(m_config.limits.maxConnections).arg(m_counters.connectionsRefused));
+        }
         return;
     }
     const quint64 id = m_nextConnectionId++;
@@ -346,6 +353,7 @@ void Node::accept(qintptr fd)
     }
     ++m_counters.connectionsAccepted;
     event(c->label, LineKind::Connection, QStringLiteral("connection opened"));
+    qCDebug(lcHerdNet, "%s: %s opened", qPrintable(m_name), c->label.constData());
     adopt(std::move(c));
 }
 
@@ -447,6 +455,7 @@ void Node::connectionClosed(Connection &c, const QString &reason)
             link->scheduleRedial(link->nextRedialDelay());
     } else {
         event(c.label, LineKind::Connection, QStringLiteral("connection closed: %1").arg(reason));
+        qCDebug(lcHerdNet, "%s: %s closed: %s", qPrintable(m_name), c.label.constData(), qPrintable(reason));
     }
 }
 
@@ -602,6 +611,8 @@ void Node::storeAndFlood(const protocol::Message &m, QByteArrayView atLine, Peer
             ++from->m_stats.duplicatesDropped;
             ++m_counters.duplicatesDropped;
             m_inKind = LineKind::Duplicate;
+            qCDebug(lcHerdFlood, "%s: duplicate from %s dropped: %.*s", qPrintable(m_name), qPrintable(from->peer()),
+                    int(atLine.size()), atLine.data());
         }
         return;
     }
@@ -610,6 +621,8 @@ void Node::storeAndFlood(const protocol::Message &m, QByteArrayView atLine, Peer
         ++m_counters.floodsReceived;
         m_inKind = LineKind::Flood;
     }
+    qCDebug(lcHerdFlood, "%s: stored from %s: %.*s", qPrintable(m_name),
+            from ? qPrintable(from->peer()) : "a client", int(atLine.size()), atLine.data());
     if (m_journal.isOpen()) {
         m_journal.append(atLine);
         scheduleAfterBatch();
