@@ -116,22 +116,33 @@ void Connection::finishWrites()
 
 bool Connection::send(QByteArrayView bytes)
 {
+    return sendLine(bytes, false);
+}
+
+bool Connection::sendLine(QByteArrayView text, bool newline)
+{
     if (m_state == State::Closed || m_state == State::Lingering || m_finishWrites)
         return false;
     if (!m_slots.empty()) {
-        m_slots.push_back(Slot{0, true, bytes.toByteArray()});
+        QByteArray bytes = text.toByteArray();
+        if (newline)
+            bytes.append('\n');
+        m_slots.push_back(Slot{0, true, std::move(bytes)});
         return true;
     }
-    return appendOutput(bytes);
+    return appendOutput(text, newline);
 }
 
-bool Connection::appendOutput(QByteArrayView bytes)
+bool Connection::appendOutput(QByteArrayView bytes, bool newline)
 {
     if (m_outPos > 0 && m_outPos == m_out.size()) {
         m_out.resize(0);
         m_outPos = 0;
     }
+    // Straight into the output buffer: no per-line temporary on the hot path.
     m_out.append(bytes);
+    if (newline)
+        m_out.append('\n');
     if (pendingOutput() > m_maxOutput) {
         abort(QStringLiteral("output limit exceeded (%1 bytes unread)").arg(pendingOutput()));
         return false;

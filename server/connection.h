@@ -61,6 +61,7 @@ public:
     // Queues bytes in order behind any reply still being prepared. Returns false (and aborts the
     // connection) when the unread output would exceed the cap: a client that never reads.
     bool send(QByteArrayView bytes);
+    bool sendLine(QByteArrayView text, bool newline = true);   // the same, plus "\n"
 
     // Reserves a place in the reply order for an answer that arrives later (WHATSAT waiting on
     // Places); replies sent after it wait until it is filled.
@@ -92,7 +93,7 @@ public:
 
 private:
     Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int maxLineBytes, qint64 maxOutputBytes);
-    bool appendOutput(QByteArrayView bytes);
+    bool appendOutput(QByteArrayView bytes, bool newline = false);
     void readInput();
     void processInput(bool atEof);
     void finishIfDone();

@@ -523,10 +523,7 @@ void Node::sendTo(Connection &c, QByteArrayView text, LineKind kind)
     m_log.line(NodeLog::Dir::Out, c.label, text);
     if (m_events)
         m_events->line(m_name, Direction::Out, kind, c.label, text);
-    QByteArray line;
-    line.reserve(text.size() + 1);
-    line.append(text).append('\n');
-    c.send(line);
+    c.sendLine(text);
 }
 
 void Node::invalid(Connection &c, QByteArrayView line)
