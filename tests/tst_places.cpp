@@ -303,6 +303,7 @@ private Q_SLOTS:
     void maxConcurrentAllowsParallel();
 
 private:
+    void checkErrorAnswer(const QString &providerName, const QString &path);   // reads the _data row
     std::unique_ptr<PlacesProvider> make(const PlacesConfig &c)
     {
         QString error;
@@ -508,8 +509,9 @@ void tst_Places::googleErrors_data()
                                             << QStringLiteral("Places API answer has no places list");
 }
 
-void tst_Places::googleErrors()
+void tst_Places::checkErrorAnswer(const QString &providerName, const QString &path)
 {
+    // Both Google providers answer an HTTP failure the same way: a legacy-shaped error object.
     QFETCH(int, http);
     QFETCH(QByteArray, body);
     QFETCH(QString, status);
@@ -518,7 +520,7 @@ void tst_Places::googleErrors()
     FakeHttpServer server;
     QVERIFY(server.listen());
     server.replyWith(http, body);
-    auto provider = make(config(QStringLiteral("google"), server.url(QStringLiteral("/nearby"))));
+    auto provider = make(config(providerName, server.url(path)));
     QVERIFY(provider);
 
     auto a = ask(*provider, ucla(), this);
@@ -528,6 +530,11 @@ void tst_Places::googleErrors()
     QCOMPARE(a->results(), QJsonArray());
     QVERIFY(a->json[QStringLiteral("html_attributions")].isArray());
     QVERIFY2(!holdsKey(*a), a->dump().constData());
+}
+
+void tst_Places::googleErrors()
+{
+    checkErrorAnswer(QStringLiteral("google"), QStringLiteral("/nearby"));
 }
 
 void tst_Places::legacyRequestAndPassthrough()
@@ -604,24 +611,7 @@ void tst_Places::legacyErrors_data()
 
 void tst_Places::legacyErrors()
 {
-    QFETCH(int, http);
-    QFETCH(QByteArray, body);
-    QFETCH(QString, status);
-    QFETCH(QString, message);
-
-    FakeHttpServer server;
-    QVERIFY(server.listen());
-    server.replyWith(http, body);
-    auto provider = make(config(QStringLiteral("google-legacy"), server.url(QStringLiteral("/json"))));
-    QVERIFY(provider);
-
-    auto a = ask(*provider, ucla(), this);
-    QTRY_COMPARE(a->calls, 1);
-    QCOMPARE(a->status(), status);
-    QCOMPARE(a->message(), message);
-    QCOMPARE(a->results(), QJsonArray());
-    QVERIFY(a->json[QStringLiteral("html_attributions")].isArray());
-    QVERIFY2(!holdsKey(*a), a->dump().constData());
+    checkErrorAnswer(QStringLiteral("google-legacy"), QStringLiteral("/json"));
 }
 
 void tst_Places::timeout_data()
