@@ -3,8 +3,11 @@
 #include "testherds.h"
 #include "herd.h"
 #include "monitor.h"
+#include "monitorjson.h"
 #include "testclient.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -28,6 +31,7 @@ private Q_SLOTS:
     void batchCarriesLinesUpdatesAndHops();
     void trafficIsBoundedWhileTheGuiIsBusy();
     void cutAndRestoreLink();
+    void batchesSurviveJson();
 
 private:
     // Collects batches, acknowledging each like the GUI does, until `done` holds.
@@ -216,6 +220,94 @@ void tst_Monitor::cutAndRestoreLink()
                 return true;
         return false;
     }));
+}
+
+// What a remote monitor reads (/events): every batch of a real herd, through one line of JSON and
+// back, field by field, including a line that is not UTF-8.
+void tst_Monitor::batchesSurviveJson()
+{
+    m_batches.clear();
+    TestClient c(m_herd->node(QStringLiteral("Hill"))->port());
+    c.send("IAMAT json +34.068930-118.445127 1621464827.959498503\n\x01\xfe\xff bad\n");
+    c.readLine();
+    c.readLine();
+    QVERIFY(collect([&] {
+        qsizetype hops = 0;
+        for (const auto &b : m_batches)
+            hops += b->hops.size();
+        return hops >= 3;
+    }));
+    int rows = 0, stored = 0, links = 0;
+    bool sawBinary = false;
+    for (const auto &b : m_batches) {
+        const QByteArray line = herd::json::batchLine(*b);
+        QVERIFY(line.endsWith('\n'));
+        QCOMPARE(line.count('\n'), 1);
+        const auto back = herd::json::toBatch(QJsonDocument::fromJson(line).object());
+        QVERIFY(back.has_value());
+        QCOMPARE(back->timeUs, b->timeUs);
+        QCOMPARE(back->trafficDropped, b->trafficDropped);
+        QCOMPARE(back->hopsDropped, b->hopsDropped);
+        QCOMPARE(back->traffic.size(), b->traffic.size());
+        for (qsizetype i = 0; i < b->traffic.size(); ++i, ++rows) {
+            const auto &x = b->traffic[i], &y = back->traffic[i];
+            QCOMPARE(y.timeUs, x.timeUs);
+            QCOMPARE(y.node, x.node);
+            QCOMPARE(y.dir, x.dir);
+            QCOMPARE(y.kind, x.kind);
+            QCOMPARE(y.who, x.who);
+            QCOMPARE(y.text, x.text);
+            sawBinary = sawBinary || x.text == QByteArray("\x01\xfe\xff bad");
+        }
+        QCOMPARE(back->stored.size(), b->stored.size());
+        for (qsizetype i = 0; i < b->stored.size(); ++i, ++stored) {
+            const auto &x = b->stored[i], &y = back->stored[i];
+            QCOMPARE(y.node, x.node);
+            QCOMPARE(y.client, x.client);
+            QVERIFY(y.time == x.time);
+            QCOMPARE(y.lat, x.lat);
+            QCOMPARE(y.lng, x.lng);
+            QCOMPARE(y.atLine, x.atLine);
+            QCOMPARE(y.timeUs, x.timeUs);
+        }
+        QCOMPARE(back->hops.size(), b->hops.size());
+        for (qsizetype i = 0; i < b->hops.size(); ++i) {
+            QCOMPARE(back->hops[i].client, b->hops[i].client);
+            QVERIFY(back->hops[i].time == b->hops[i].time);
+            QCOMPARE(back->hops[i].from, b->hops[i].from);
+            QCOMPARE(back->hops[i].to, b->hops[i].to);
+            QCOMPARE(back->hops[i].timeUs, b->hops[i].timeUs);
+        }
+        QCOMPARE(back->stats.size(), b->stats.size());
+        for (qsizetype i = 0; i < b->stats.size(); ++i) {
+            const auto &x = b->stats[i], &y = back->stats[i];
+            QCOMPARE(y.name, x.name);
+            QCOMPARE(y.running, x.running);
+            QCOMPARE(y.port, x.port);
+            QCOMPARE(y.startedAtMs, x.startedAtMs);
+            QCOMPARE(y.clientsKnown, x.clientsKnown);
+            QCOMPARE(y.linesIn, x.linesIn);
+            QCOMPARE(y.linesOut, x.linesOut);
+            QCOMPARE(y.iamat, x.iamat);
+            QCOMPARE(y.invalid, x.invalid);
+            QCOMPARE(y.floodsSent, x.floodsSent);
+            QCOMPARE(y.timeouts, x.timeouts);
+            QCOMPARE(y.links.size(), x.links.size());
+            for (qsizetype k = 0; k < x.links.size(); ++k, ++links) {
+                QCOMPARE(y.links[k].peer, x.links[k].peer);
+                QCOMPARE(y.links[k].up, x.links[k].up);
+                QCOMPARE(y.links[k].liveness, x.links[k].liveness);
+                QCOMPARE(y.links[k].stats.heartbeatsSent, x.links[k].stats.heartbeatsSent);
+                QCOMPARE(y.links[k].stats.timesUp, x.links[k].stats.timesUp);
+                QCOMPARE(y.links[k].stats.rttUs, x.links[k].stats.rttUs);
+                QCOMPARE(y.links[k].stats.floodsReceived, x.links[k].stats.floodsReceived);
+            }
+        }
+    }
+    QVERIFY(sawBinary);
+    QVERIFY(rows > 0 && stored >= 3 && links > 0);
+    // Not a batch: refused, not guessed.
+    QVERIFY(!herd::json::toBatch(QJsonObject{{QStringLiteral("traffic"), QJsonArray()}}).has_value());
 }
 
 QTEST_GUILESS_MAIN(tst_Monitor)

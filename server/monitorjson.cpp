@@ -1,0 +1,299 @@
+#include "monitorjson.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <array>
+#include <utility>
+
+namespace herd::json {
+
+namespace {
+
+QString bytes(QByteArrayView b)
+{
+    return QString::fromLatin1(b);
+}
+
+QByteArray bytes(const QJsonValue &v)
+{
+    return v.toString().toLatin1();
+}
+
+quint64 counter(const QJsonValue &v)
+{
+    const double d = v.toDouble();
+    return d > 0 ? quint64(d) : 0;
+}
+
+// The counters of NodeStats and LinkStats, each under its wire name, so both directions read
+// the same table.
+constexpr std::array kNodeCounters = {
+    std::pair{"lines_in", &NodeStats::linesIn},
+    std::pair{"lines_out", &NodeStats::linesOut},
+    std::pair{"iamat", &NodeStats::iamat},
+    std::pair{"whatsat", &NodeStats::whatsat},
+    std::pair{"invalid", &NodeStats::invalid},
+    std::pair{"floods_sent", &NodeStats::floodsSent},
+    std::pair{"floods_received", &NodeStats::floodsReceived},
+    std::pair{"duplicates_dropped", &NodeStats::duplicatesDropped},
+    std::pair{"connections_accepted", &NodeStats::connectionsAccepted},
+    std::pair{"auth_failures", &NodeStats::authFailures},
+    std::pair{"connections_refused", &NodeStats::connectionsRefused},
+    std::pair{"timeouts", &NodeStats::timeouts},
+};
+
+constexpr std::array kLinkCounters = {
+    std::pair{"heartbeats_sent", &LinkStats::heartbeatsSent},
+    std::pair{"acks_received", &LinkStats::acksReceived},
+    std::pair{"heartbeats_received", &LinkStats::heartbeatsReceived},
+    std::pair{"times_up", &LinkStats::timesUp},
+    std::pair{"times_down", &LinkStats::timesDown},
+    std::pair{"floods_sent", &LinkStats::floodsSent},
+    std::pair{"floods_received", &LinkStats::floodsReceived},
+    std::pair{"duplicates_dropped", &LinkStats::duplicatesDropped},
+    std::pair{"auth_failures", &LinkStats::authFailures},
+};
+
+constexpr std::array kKinds = {
+    std::pair{LineKind::Iamat, "iamat"},
+    std::pair{LineKind::Whatsat, "whatsat"},
+    std::pair{LineKind::AtReply, "at-reply"},
+    std::pair{LineKind::WhatsatReply, "whatsat-reply"},
+    std::pair{LineKind::Invalid, "invalid"},
+    std::pair{LineKind::Flood, "flood"},
+    std::pair{LineKind::Duplicate, "duplicate"},
+    std::pair{LineKind::Heartbeat, "heartbeat"},
+    std::pair{LineKind::Handshake, "handshake"},
+    std::pair{LineKind::LinkEvent, "link"},
+    std::pair{LineKind::Connection, "connection"},
+    std::pair{LineKind::Error, "error"},
+    std::pair{LineKind::Blank, "blank"},
+};
+
+constexpr std::array kDirections = {
+    std::pair{Direction::In, "in"},
+    std::pair{Direction::Out, "out"},
+    std::pair{Direction::Event, "event"},
+};
+
+constexpr std::array kLiveness = {
+    std::pair{Liveness::Down, "down"},
+    std::pair{Liveness::Alive, "alive"},
+    std::pair{Liveness::Suspect, "suspect"},
+    std::pair{Liveness::Dead, "dead"},
+};
+
+template <typename Table, typename Enum>
+QString tokenOf(const Table &table, Enum value)
+{
+    for (const auto &[v, name] : table) {
+        if (v == value)
+            return QLatin1StringView(name);
+    }
+    return {};
+}
+
+template <typename Table>
+auto valueOf(const Table &table, const QString &token) -> std::optional<decltype(table[0].first)>
+{
+    for (const auto &[v, name] : table) {
+        if (token == QLatin1StringView(name))
+            return v;
+    }
+    return std::nullopt;
+}
+
+QJsonObject fromTime(protocol::Timestamp t)
+{
+    return {{QStringLiteral("sec"), double(t.sec)}, {QStringLiteral("nsec"), t.nsec}};
+}
+
+protocol::Timestamp toTime(const QJsonValue &v)
+{
+    const QJsonObject o = v.toObject();
+    return {qint64(o.value(QLatin1StringView("sec")).toDouble()), qint32(o.value(QLatin1StringView("nsec")).toInt())};
+}
+
+template <typename T, typename Convert>
+QJsonArray arrayOf(const QList<T> &list, Convert convert)
+{
+    QJsonArray a;
+    for (const T &item : list)
+        a.append(convert(item));
+    return a;
+}
+
+template <typename T, typename Convert>
+QList<T> listOf(const QJsonValue &v, Convert convert)
+{
+    const QJsonArray a = v.toArray();
+    QList<T> list;
+    list.reserve(a.size());
+    for (const QJsonValue &item : a)
+        list.append(convert(item.toObject()));
+    return list;
+}
+
+QJsonObject fromRow(const TrafficRow &row)
+{
+    return {{QStringLiteral("t"), double(row.timeUs)},
+            {QStringLiteral("node"), row.node},
+            {QStringLiteral("dir"), directionToken(row.dir)},
+            {QStringLiteral("kind"), kindToken(row.kind)},
+            {QStringLiteral("who"), bytes(row.who)},
+            {QStringLiteral("text"), bytes(row.text)}};
+}
+
+TrafficRow toRow(const QJsonObject &o)
+{
+    TrafficRow row;
+    row.timeUs = qint64(o.value(QLatin1StringView("t")).toDouble());
+    row.node = o.value(QLatin1StringView("node")).toString();
+    row.dir = directionFromToken(o.value(QLatin1StringView("dir")).toString()).value_or(Direction::Event);
+    row.kind = kindFromToken(o.value(QLatin1StringView("kind")).toString()).value_or(LineKind::Error);
+    row.who = bytes(o.value(QLatin1StringView("who")));
+    row.text = bytes(o.value(QLatin1StringView("text")));
+    return row;
+}
+
+QJsonObject fromStored(const StoredUpdate &u)
+{
+    return {{QStringLiteral("node"), u.node},
+            {QStringLiteral("client"), bytes(u.client)},
+            {QStringLiteral("time"), fromTime(u.time)},
+            {QStringLiteral("lat"), u.lat},
+            {QStringLiteral("lng"), u.lng},
+            {QStringLiteral("at"), bytes(u.atLine)},
+            {QStringLiteral("t"), double(u.timeUs)}};
+}
+
+StoredUpdate toStored(const QJsonObject &o)
+{
+    StoredUpdate u;
+    u.node = o.value(QLatin1StringView("node")).toString();
+    u.client = bytes(o.value(QLatin1StringView("client")));
+    u.time = toTime(o.value(QLatin1StringView("time")));
+    u.lat = o.value(QLatin1StringView("lat")).toDouble();
+    u.lng = o.value(QLatin1StringView("lng")).toDouble();
+    u.atLine = bytes(o.value(QLatin1StringView("at")));
+    u.timeUs = qint64(o.value(QLatin1StringView("t")).toDouble());
+    return u;
+}
+
+QJsonObject fromHop(const FloodHop &h)
+{
+    return {{QStringLiteral("client"), bytes(h.client)},
+            {QStringLiteral("time"), fromTime(h.time)},
+            {QStringLiteral("from"), h.from},
+            {QStringLiteral("to"), h.to},
+            {QStringLiteral("t"), double(h.timeUs)}};
+}
+
+FloodHop toHop(const QJsonObject &o)
+{
+    FloodHop h;
+    h.client = bytes(o.value(QLatin1StringView("client")));
+    h.time = toTime(o.value(QLatin1StringView("time")));
+    h.from = o.value(QLatin1StringView("from")).toString();
+    h.to = o.value(QLatin1StringView("to")).toString();
+    h.timeUs = qint64(o.value(QLatin1StringView("t")).toDouble());
+    return h;
+}
+
+} // namespace
+
+QString kindToken(LineKind kind) { return tokenOf(kKinds, kind); }
+std::optional<LineKind> kindFromToken(const QString &token) { return valueOf(kKinds, token); }
+QString directionToken(Direction dir) { return tokenOf(kDirections, dir); }
+std::optional<Direction> directionFromToken(const QString &token) { return valueOf(kDirections, token); }
+
+QJsonObject fromLinkInfo(const LinkInfo &link)
+{
+    QJsonObject o{{QStringLiteral("peer"), link.peer},
+                  {QStringLiteral("up"), link.up},
+                  {QStringLiteral("cut"), link.cut},
+                  {QStringLiteral("liveness"), tokenOf(kLiveness, link.liveness)},
+                  {QStringLiteral("rtt_us"), double(link.stats.rttUs)},
+                  {QStringLiteral("last_change_ms"), double(link.stats.lastChangeMs)}};
+    for (const auto &[name, member] : kLinkCounters)
+        o.insert(QLatin1StringView(name), double(link.stats.*member));
+    return o;
+}
+
+LinkInfo toLinkInfo(const QJsonObject &o)
+{
+    LinkInfo link;
+    link.peer = o.value(QLatin1StringView("peer")).toString();
+    link.up = o.value(QLatin1StringView("up")).toBool();
+    link.cut = o.value(QLatin1StringView("cut")).toBool();
+    link.liveness = valueOf(kLiveness, o.value(QLatin1StringView("liveness")).toString()).value_or(Liveness::Down);
+    link.stats.rttUs = qint64(o.value(QLatin1StringView("rtt_us")).toDouble(-1));
+    link.stats.lastChangeMs = qint64(o.value(QLatin1StringView("last_change_ms")).toDouble());
+    for (const auto &[name, member] : kLinkCounters)
+        link.stats.*member = counter(o.value(QLatin1StringView(name)));
+    return link;
+}
+
+QJsonObject fromNodeStats(const NodeStats &stats)
+{
+    QJsonObject o{{QStringLiteral("name"), stats.name},
+                  {QStringLiteral("running"), stats.running},
+                  {QStringLiteral("port"), stats.port},
+                  {QStringLiteral("started_at_ms"), double(stats.startedAtMs)},
+                  {QStringLiteral("client_connections"), stats.clientConnections},
+                  {QStringLiteral("clients_known"), double(stats.clientsKnown)},
+                  {QStringLiteral("links"), arrayOf(stats.links, fromLinkInfo)}};
+    for (const auto &[name, member] : kNodeCounters)
+        o.insert(QLatin1StringView(name), double(stats.*member));
+    return o;
+}
+
+NodeStats toNodeStats(const QJsonObject &o)
+{
+    NodeStats stats;
+    stats.name = o.value(QLatin1StringView("name")).toString();
+    stats.running = o.value(QLatin1StringView("running")).toBool();
+    stats.port = quint16(o.value(QLatin1StringView("port")).toInt());
+    stats.startedAtMs = qint64(o.value(QLatin1StringView("started_at_ms")).toDouble());
+    stats.clientConnections = o.value(QLatin1StringView("client_connections")).toInt();
+    stats.clientsKnown = qint64(o.value(QLatin1StringView("clients_known")).toDouble());
+    stats.links = listOf<LinkInfo>(o.value(QLatin1StringView("links")), toLinkInfo);
+    for (const auto &[name, member] : kNodeCounters)
+        stats.*member = counter(o.value(QLatin1StringView(name)));
+    return stats;
+}
+
+QJsonObject fromBatch(const MonitorBatch &batch)
+{
+    return {{QStringLiteral("time_us"), double(batch.timeUs)},
+            {QStringLiteral("traffic"), arrayOf(batch.traffic, fromRow)},
+            {QStringLiteral("traffic_dropped"), double(batch.trafficDropped)},
+            {QStringLiteral("stored"), arrayOf(batch.stored, fromStored)},
+            {QStringLiteral("hops"), arrayOf(batch.hops, fromHop)},
+            {QStringLiteral("hops_dropped"), double(batch.hopsDropped)},
+            {QStringLiteral("stats"), arrayOf(batch.stats, fromNodeStats)}};
+}
+
+std::optional<MonitorBatch> toBatch(const QJsonObject &o)
+{
+    if (!o.value(QLatin1StringView("time_us")).isDouble())
+        return std::nullopt;
+    MonitorBatch batch;
+    batch.timeUs = qint64(o.value(QLatin1StringView("time_us")).toDouble());
+    batch.traffic = listOf<TrafficRow>(o.value(QLatin1StringView("traffic")), toRow);
+    batch.trafficDropped = counter(o.value(QLatin1StringView("traffic_dropped")));
+    batch.stored = listOf<StoredUpdate>(o.value(QLatin1StringView("stored")), toStored);
+    batch.hops = listOf<FloodHop>(o.value(QLatin1StringView("hops")), toHop);
+    batch.hopsDropped = counter(o.value(QLatin1StringView("hops_dropped")));
+    batch.stats = listOf<NodeStats>(o.value(QLatin1StringView("stats")), toNodeStats);
+    return batch;
+}
+
+QByteArray batchLine(const MonitorBatch &batch)
+{
+    QByteArray line = QJsonDocument(fromBatch(batch)).toJson(QJsonDocument::Compact);
+    line.append('\n');
+    return line;
+}
+
+} // namespace herd::json
