@@ -7,7 +7,7 @@
 #
 # Environment:
 #   QUICK=1    small sizes only (1k and 10k clients; 5 and 10 nodes) and 1 s runs: checks that
-#              the script works, in about half a minute
+#              the script works, in about 15 s
 #   CLIENTS    the store sizes of part A (default "1000 10000 100000 1000000"; "" skips A)
 #   NODES      the node counts of part B (default "5 10 15 20 25"; "" skips B)
 #   DURATION   measured seconds per load run (default 2)
@@ -75,7 +75,9 @@ for exe in "$HERD" "$BENCH"; do
     [ -x "$exe" ] || die "missing $exe (cmake --build $BUILD_DIR --target herd herd-bench)"
 done
 for n in $CLIENTS; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "CLIENTS: not a positive integer: \"$n\""; done
-for k in $NODES; do [[ $k =~ ^[0-9]+$ ]] && [ "$k" -ge 2 ] || die "NODES: not an integer >= 2: \"$k\""; done
+for k in $NODES; do
+    if ! [[ $k =~ ^[0-9]+$ ]] || [ "$k" -lt 2 ]; then die "NODES: not an integer >= 2: \"$k\""; fi
+done
 
 SERVER_PIN=()
 BENCH_PIN=()
@@ -109,11 +111,11 @@ json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<< "$2" | head -n 1; }
 # The first number of a "phases" array element (flood: the idle phase comes first).
 json_first() { grep -o "\"$1\":[0-9.]*" <<< "$2" | head -n 1 | cut -d: -f2; }
 
-# Waits (up to 10 s) until PORT accepts connections; fails at once if herd has exited.
+# Waits (up to 10 s) until PORT accepts connections; returns 1 at once if herd has exited.
 wait_for_port() {
     local port=$1 i
     for ((i = 0; i < 200; i++)); do
-        kill -0 "$HERD_PID" 2> /dev/null || { cat "$TMP/herd.out" >&2; die "herd exited before listening"; }
+        kill -0 "$HERD_PID" 2> /dev/null || return 1
         if (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
             return 0
         fi
@@ -187,16 +189,28 @@ diameter() {
         }'
 }
 
-# Starts herd on the config in $TMP/herd.json (written by the caller, ports in PORTS).
+# Starts herd: WRITE_CONFIG (a function) picks PORTS and writes $TMP/herd.json. Tried three
+# times, since another process may take a port between free-port and herd's bind.
 start_herd() {
-    rm -rf "$TMP/logs"
-    (cd "$TMP" && exec "${SERVER_PIN[@]}" "$HERD" --headless --config "$TMP/herd.json" --stats-interval 0) \
-        > "$TMP/herd.out" 2>&1 &
-    HERD_PID=$!
-    local p
-    for p in "${PORTS[@]}"; do
-        wait_for_port "$p"
+    local write_config=$1 attempt p ok
+    for attempt in 1 2 3; do
+        "$write_config"
+        rm -rf "$TMP/logs"
+        (cd "$TMP" && exec "${SERVER_PIN[@]}" "$HERD" --headless --config "$TMP/herd.json" --stats-interval 0) \
+            > "$TMP/herd.out" 2>&1 &
+        HERD_PID=$!
+        ok=1
+        for p in "${PORTS[@]}"; do
+            wait_for_port "$p" || { ok=0; break; }
+        done
+        [ "$ok" = 1 ] && return 0
+        wait "$HERD_PID" 2> /dev/null || true
+        HERD_PID=
+        grep -q "in use" "$TMP/herd.out" || break
+        echo "note: a port was taken (attempt $attempt), new ports" >&2
     done
+    cat "$TMP/herd.out" >&2
+    die "herd would not start"
 }
 stop_herd() {
     local rc=0
@@ -247,8 +261,7 @@ fi
 JSON_LINES=()
 
 # --- A. clients ----------------------------------------------------------------------------------
-ROWS_A=()
-for N in $CLIENTS; do
+config_one_node() {
     free_ports 1
     cat > "$TMP/herd.json" << EOF
 {
@@ -257,7 +270,10 @@ for N in $CLIENTS; do
     "log_dir": "$TMP/logs"
 }
 EOF
-    start_herd
+}
+ROWS_A=()
+for N in $CLIENTS; do
+    start_herd config_one_node
     wait_idle
     RSS0=$(rss_kib)
     TAG="s$N."
@@ -294,32 +310,38 @@ EOF
 done
 
 # --- B. nodes ------------------------------------------------------------------------------------
-ROWS_B=()
-for K in $NODES; do
-    S=$(awk -v k="$K" 'BEGIN { s = int(sqrt(k) + 0.5); if (s < 2) s = 2; print s }')
-    make_links "$K" "$S"
-    DIAM=$(diameter "$K")
+config_k_nodes() {   # K nodes, links in LINKS
+    local i a b sep
     free_ports "$K"
     {
         echo '{'
         echo '    "nodes": ['
         for ((i = 0; i < K; i++)); do
-            printf '        { "name": "N%02d", "host": "127.0.0.1", "port": %d }%s\n' $((i + 1)) "${PORTS[$i]}" \
-                "$([ $i -lt $((K - 1)) ] && echo , || true)"
+            sep=,
+            [ "$i" -lt $((K - 1)) ] || sep=
+            printf '        { "name": "N%02d", "host": "127.0.0.1", "port": %d }%s\n' $((i + 1)) "${PORTS[$i]}" "$sep"
         done
         echo '    ],'
         echo '    "links": ['
         for ((i = 0; i < ${#LINKS[@]}; i++)); do
             read -r a b <<< "${LINKS[$i]}"
-            printf '        ["N%02d", "N%02d"]%s\n' $((a + 1)) $((b + 1)) "$([ $i -lt $((${#LINKS[@]} - 1)) ] && echo , || true)"
+            sep=,
+            [ "$i" -lt $((${#LINKS[@]} - 1)) ] || sep=
+            printf '        ["N%02d", "N%02d"]%s\n' $((a + 1)) $((b + 1)) "$sep"
         done
         echo '    ],'
         echo '    "places": { "provider": "offline" },'
         echo "    \"log_dir\": \"$TMP/logs\""
         echo '}'
     } > "$TMP/herd.json"
+}
+ROWS_B=()
+for K in $NODES; do
+    S=$(awk -v k="$K" 'BEGIN { s = int(sqrt(k) + 0.5); if (s < 2) s = 2; print s }')
+    make_links "$K" "$S"
+    DIAM=$(diameter "$K")
+    start_herd config_k_nodes
     ALL=$(IFS=,; echo "${PORTS[*]}")
-    start_herd
     # flood waits (up to 10 s) until an update reaches every node: the links are up.
     bench_plain flood --ports "$ALL" --updates "$UPDATES" --spread
     F50=$(json_first p50_us "$JSON")
