@@ -105,7 +105,8 @@ StatusServer::StatusServer(Herd *herd, Node *node, QObject *parent)
     connect(m_server, &QTcpServer::newConnection, this, &StatusServer::onNewConnection);
     m_drainTimer->setSingleShot(true);
     // A reader that never drains may hold the stream back this long at most; then it gets the
-    // next batches anyway, and is closed once it owes kMaxUnwrittenBytes.
+    // next batches anyway (skipping them while it owes kMaxUnwrittenBytes), and is closed once it
+    // has taken nothing for kStalledMs.
     connect(m_drainTimer, &QTimer::timeout, this, &StatusServer::releaseStream);
 }
 
@@ -177,7 +178,10 @@ void StatusServer::onNewConnection()
             if (socket->state() != QAbstractSocket::ConnectedState)
                 forget(socket);
         });
-        connect(socket, &QTcpSocket::bytesWritten, this, [this] {
+        connect(socket, &QTcpSocket::bytesWritten, this, [this, socket] {
+            auto it = m_connections.find(socket);
+            if (it != m_connections.end())
+                it->lastProgressMs = nowMs();
             if (m_waitingDrain)
                 checkDrained();
         });
@@ -324,7 +328,9 @@ QByteArray StatusServer::statusJson() const
 
 void StatusServer::subscribe(QTcpSocket *socket)
 {
-    m_connections[socket].answered = true;
+    Pending &pending = m_connections[socket];
+    pending.answered = true;
+    pending.lastProgressMs = nowMs();
     socket->setReadBufferSize(4096);   // nothing more is read from it
     socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-store\r\n"
                   "Connection: close\r\n\r\n");
@@ -385,10 +391,15 @@ void StatusServer::onBatch(const MonitorBatchPtr &batch)
     const QByteArray line = json::batchLine(mine);
     const QList<QTcpSocket *> subscribers = m_subscribers;
     for (QTcpSocket *socket : subscribers) {
-        socket->write(line);
-        if (socket->bytesToWrite() > kMaxUnwrittenBytes) {
-            qCInfo(lcHerdStatus, "%s: status: /events reader is not reading (%lld bytes unwritten), closing",
-                   qPrintable(m_node->name()), socket->bytesToWrite());
+        if (socket->bytesToWrite() <= kMaxUnwrittenBytes) {
+            socket->write(line);
+            continue;
+        }
+        // A reader this far behind skips batches (memory stays bounded) and, once it has taken
+        // nothing for kStalledMs, is closed: one that stopped reading never holds anyone back.
+        if (now - m_connections.value(socket).lastProgressMs > kStalledMs) {
+            qCInfo(lcHerdStatus, "%s: status: /events reader took nothing for %d ms (%lld bytes unwritten), closing",
+                   qPrintable(m_node->name()), kStalledMs, socket->bytesToWrite());
             socket->abort();
             forget(socket);
         }

@@ -27,7 +27,8 @@ public:
     static constexpr int kMaxConnections = 32;                  // open at once; more get 503
     static constexpr qsizetype kMaxHeadBytes = 8 * 1024;        // request line + headers
     static constexpr int kHeadTimeoutMs = 5000;                 // to send the whole head
-    static constexpr qint64 kMaxUnwrittenBytes = 4 << 20;       // an /events reader that stalls
+    static constexpr qint64 kMaxUnwrittenBytes = 4 << 20;       // /events: a reader owing more skips batches
+    static constexpr int kStalledMs = 5000;                     // ... and is closed after this without progress
     static constexpr qint64 kDrainedBytes = 256 * 1024;         // below this a reader keeps up
     static constexpr int kMaxDrainWaitMs = 1000;                // backpressure holds at most this
     static constexpr int kIdleLineMs = 1000;                    // /events: a line at least this often
@@ -49,6 +50,7 @@ private:
     struct Pending {
         QByteArray head;
         bool answered = false;
+        qint64 lastProgressMs = 0;   // /events: when the reader last took bytes (or subscribed)
     };
 
     void onNewConnection();

@@ -22,6 +22,11 @@
 #include <QTest>
 #include <memory>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 using namespace Qt::StringLiterals;
 using herd::HerdConfig;
 using herdtest::TestClient;
@@ -162,6 +167,7 @@ private Q_SLOTS:
     void connectionLimitAndHeadTimeout();
     void eventsStream_data();
     void eventsStream();
+    void stalledEventsReaderIsClosed();
 
 private:
     QString url(const QString &node, const char *path) const;
@@ -556,6 +562,67 @@ void tst_Status::eventsStream()
     QTRY_COMPARE(server(u"Hill"_s)->subscriberCount(), 0);
     if (monitor)
         m_herd->setEventStream(nullptr);
+}
+
+// A reader of /events that stops reading skips batches once it owes kMaxUnwrittenBytes and is
+// closed after kStalledMs without progress; a reader that keeps up goes on receiving, and
+// clients go on being answered.
+void tst_Status::stalledEventsReaderIsClosed()
+{
+    // A raw socket with a small receive window that sends its request and never reads.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    QVERIFY(fd >= 0);
+    const int small = 4096;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(server(u"Hill"_s)->port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    QCOMPARE(::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr), 0);
+    const QByteArray request = "GET /events HTTP/1.1\r\nHost: x\r\n\r\n";
+    QCOMPARE(::send(fd, request.constData(), size_t(request.size()), 0), ssize_t(request.size()));
+    QTRY_COMPARE(server(u"Hill"_s)->subscriberCount(), 1);
+
+    QTcpSocket reader;
+    qint64 readerBytes = 0;
+    connect(&reader, &QIODevice::readyRead, this, [&] { readerBytes += reader.readAll().size(); });
+    reader.connectToHost(QHostAddress::LocalHost, server(u"Hill"_s)->port());
+    QVERIFY(reader.waitForConnected(3000));
+    reader.write(request);
+    QTRY_COMPARE(server(u"Hill"_s)->subscriberCount(), 2);
+
+    // Big batches (each line travels in, out and stored): a couple of megabytes each.
+    TestClient client(m_herd->node(u"Hill"_s)->port());
+    const QByteArray id(1000, 'x');
+    int answered = 0;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+        QByteArray burst;
+        for (int i = 0; i < 100; ++i)
+            burst += "IAMAT " + id + QByteArray::number(answered + i) + " +10-20 " + nowTime() + "\n";
+        client.send(burst);
+        for (int i = 0; i < 100; ++i)
+            answered += client.readLine().startsWith("AT Hill ") ? 1 : 0;
+        return server(u"Hill"_s)->subscriberCount() < 2;
+    }()), 2 * herd::StatusServer::kStalledMs + 10000);
+    QCOMPARE(server(u"Hill"_s)->subscriberCount(), 1);
+    QVERIFY(answered > 0);
+    // The stalled one was cut off: after what was in flight, its connection ends.
+    char sink[65536];
+    ssize_t got = 0;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+        while ((got = ::recv(fd, sink, sizeof sink, MSG_DONTWAIT)) > 0) {
+        }
+        return got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    }()), 10000);
+    ::close(fd);
+
+    // The reader that reads is still served, with lines that keep coming.
+    const qint64 before = readerBytes;
+    client.send("IAMAT after-the-stall +10-20 " + nowTime() + "\n");
+    QVERIFY(client.readLine().startsWith("AT Hill "));
+    QTRY_VERIFY_WITH_TIMEOUT(readerBytes > before, 3000);
+    QCOMPARE(reader.state(), QAbstractSocket::ConnectedState);
+    QCOMPARE(server(u"Hill"_s)->subscriberCount(), 1);
 }
 
 QTEST_MAIN(tst_Status)
