@@ -42,6 +42,14 @@ QNetworkRequest request(const QUrl &url, int timeoutMs)
     return r;
 }
 
+// A process bound to every interface ("0.0.0.0", "::") says so in its config and endpoints;
+// from here the best address for it is the one we reached its status endpoint at.
+bool isWildcard(const QString &host)
+{
+    return host.isEmpty() || host == QLatin1StringView("0.0.0.0") || host == QLatin1StringView("::")
+        || host == QLatin1StringView("[::]");
+}
+
 } // namespace
 
 RemoteHerd::RemoteHerd(const QUrl &statusUrl, QObject *parent)
@@ -189,7 +197,8 @@ void RemoteHerd::onStatusFinished(QNetworkReply *reply)
         if (statusPort > 0 && statusPort <= 65535) {
             QUrl u;
             u.setScheme(QStringLiteral("http"));
-            u.setHost(n.value(QLatin1StringView("host")).toString());
+            const QString host = n.value(QLatin1StringView("host")).toString();
+            u.setHost(isWildcard(host) ? m_base.host() : host);
             u.setPort(statusPort);
             u.setPath(QStringLiteral("/"));
             bases.insert(n.value(QLatin1StringView("name")).toString(), u);
@@ -200,12 +209,18 @@ void RemoteHerd::onStatusFinished(QNetworkReply *reply)
         bases.insert(self, m_base);
     const QJsonObject endpoints = status.value(QLatin1StringView("endpoints")).toObject();
     for (auto it = endpoints.begin(); it != endpoints.end(); ++it) {
-        const QUrl u = endpointUrl(it.value().toString());
+        QUrl u = endpointUrl(it.value().toString());
+        if (u.isValid() && isWildcard(u.host()))
+            u.setHost(m_base.host());
         if (u.isValid())
             bases.insert(it.key(), u);
     }
 
     m_config = *config;
+    for (NodeConfig &n : m_config.nodes) {   // where the console dials them
+        if (isWildcard(n.host))
+            n.host = m_base.host();
+    }
     m_attached = true;
     for (const NodeConfig &n : m_config.nodes) {
         const auto it = bases.constFind(n.name);
