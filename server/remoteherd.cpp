@@ -182,7 +182,24 @@ void RemoteHerd::onStatusFinished(QNetworkReply *reply)
     const QJsonObject status = doc.object();
     const QJsonObject herdJson = status.value(QLatin1StringView("herd")).toObject();
     QString configError;
-    const auto config = HerdConfig::fromJson(QJsonDocument(herdJson).toJson(QJsonDocument::Compact), &configError);
+    auto config = HerdConfig::fromJson(QJsonDocument(herdJson).toJson(QJsonDocument::Compact), &configError);
+    if (!config) {
+        // A herd newer than this monitor may have keys it does not know: what the views need
+        // is the nodes (name, host, port) and the links.
+        QJsonArray nodes;
+        for (const QJsonValue &v : herdJson.value(QLatin1StringView("nodes")).toArray()) {
+            const QJsonObject n = v.toObject();
+            QJsonObject essential;
+            for (const char *key : {"name", "host", "port"})
+                if (n.contains(QLatin1StringView(key)))
+                    essential.insert(QLatin1StringView(key), n.value(QLatin1StringView(key)));
+            nodes.append(essential);
+        }
+        const QJsonObject reduced{{QStringLiteral("nodes"), nodes},
+                                  {QStringLiteral("links"), herdJson.value(QLatin1StringView("links"))}};
+        if ((config = HerdConfig::fromJson(QJsonDocument(reduced).toJson(QJsonDocument::Compact), nullptr)))
+            qCInfo(lcHerdRemote).noquote() << m_base.toString() << "herd config read in part:" << configError;
+    }
     if (!config)
         return fail(tr("bad herd config: %1").arg(configError));
     m_lastStatusError.clear();

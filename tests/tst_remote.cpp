@@ -181,6 +181,7 @@ private Q_SLOTS:
     void clientUpdateArrivesFromEveryNode();
     void killedStreamMarksTheNodeDownUntilItReturns();
     void unreachableStatusIsReportedAndRetried();
+    void newerHerdConfigIsReadInPart();
     void windowAttachedToARemoteHerd();
     void windowAttachedToHeadlessProcess();
 
@@ -195,6 +196,7 @@ private:
     std::unique_ptr<herd::EventStream> m_events;
     std::vector<std::unique_ptr<FakeEndpoint>> m_endpoints;
     QList<MonitorBatchPtr> m_batches;
+    bool m_unknownConfigKeys = false;   // as a herd newer than this monitor would send
 };
 
 void tst_Remote::initTestCase()
@@ -235,6 +237,7 @@ void tst_Remote::cleanup()
     m_events.reset();
     m_herd.reset();
     m_batches.clear();
+    m_unknownConfigKeys = false;
     m_dir.reset();
 }
 
@@ -244,10 +247,21 @@ QByteArray tst_Remote::statusBody(const QString &node) const
     const QStringList names = m_herd->config().nodeNames();
     for (qsizetype i = 0; i < names.size() && i < qsizetype(m_endpoints.size()); ++i)
         endpoints.insert(names[i], m_endpoints[size_t(i)]->url());
+    QJsonObject herdJson = m_herd->config().toJson();
+    if (m_unknownConfigKeys) {
+        herdJson.insert(u"from_the_future"_s, true);
+        QJsonArray nodes = herdJson.value(u"nodes"_s).toArray();
+        for (qsizetype i = 0; i < nodes.size(); ++i) {
+            QJsonObject n = nodes.at(i).toObject();
+            n.insert(u"also_new"_s, 1);
+            nodes.replace(i, n);
+        }
+        herdJson.insert(u"nodes"_s, nodes);
+    }
     const QJsonObject status{
         {u"node"_s, node},
         {u"hosted"_s, QJsonArray::fromStringList(names)},
-        {u"herd"_s, m_herd->config().toJson()},
+        {u"herd"_s, herdJson},
         {u"endpoints"_s, endpoints},
         {u"build"_s, QJsonObject{{u"version"_s, u"test"_s}}},
     };
@@ -379,6 +393,20 @@ void tst_Remote::unreachableStatusIsReportedAndRetried()
              qPrintable(errors.at(0).at(0).toString()));
     QVERIFY(later.listen(port));
     QVERIFY2(attached.wait(10000), "attached once the endpoint answers");
+}
+
+void tst_Remote::newerHerdConfigIsReadInPart()
+{
+    m_unknownConfigKeys = true;
+    herd::RemoteHerd remote(QUrl(m_endpoints[0]->url()));
+    QSignalSpy attached(&remote, &herd::RemoteHerd::attached);
+    remote.start();
+    QVERIFY2(attached.wait(10000), "keys this monitor does not know do not keep it from attaching");
+    const auto config = attached.at(0).at(0).value<herd::HerdConfig>();
+    QCOMPARE(config.nodeNames(), m_herd->config().nodeNames());
+    QCOMPARE(config.links, m_herd->config().links);
+    QCOMPARE(config.node(u"Smith"_s)->port, m_herd->node(u"Smith"_s)->port());
+    QVERIFY(collect(remote, [](const MonitorBatch &b) { return allRunningAndLinked(b, 3); }));
 }
 
 void tst_Remote::windowAttachedToARemoteHerd()
