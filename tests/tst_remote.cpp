@@ -21,7 +21,9 @@
 
 #include <QAction>
 #include <QFile>
+#include <QFileInfo>
 #include <QScopeGuard>
+#include <QSettings>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -184,6 +186,7 @@ private Q_SLOTS:
     void newerHerdConfigIsReadInPart();
     void windowAttachedToARemoteHerd();
     void windowAttachedToHeadlessProcess();
+    void connectCommandLine();
 
 private:
     // The herd's /status as the status branch serves it (config with actual ports, endpoints).
@@ -416,6 +419,11 @@ void tst_Remote::windowAttachedToARemoteHerd()
     window.show();
     window.connectRemote(herd::RemoteHerd::endpointUrl(u"127.0.0.1:%1"_s.arg(m_endpoints[0]->port())));
     QVERIFY(window.isRemote());
+    QCOMPARE(QSettings().value(u"remote/recent"_s).toStringList().value(0), m_endpoints[0]->url());   // offered next time
+    bool hasConnectAction = false;
+    for (QAction *a : window.menuBar()->actions().constFirst()->menu()->actions())
+        hasConnectAction = hasConnectAction || a->text() == u"&Connect to herd…"_s;
+    QVERIFY2(hasConnectAction, "File > Connect to herd…");
     QVERIFY2(window.windowTitle().contains(m_endpoints[0]->url()), qPrintable(window.windowTitle()));
     QVERIFY(window.host() == nullptr);
 
@@ -599,6 +607,41 @@ void tst_Remote::windowAttachedToHeadlessProcess()
                 return false;
         return true;
     }, 10000));
+}
+
+// `herd --connect URL` opens the monitor attached (here with --screenshot, which exits once
+// every node runs with its links up); bad uses are one line on stderr and a non-zero exit.
+void tst_Remote::connectCommandLine()
+{
+    const QString binary = qEnvironmentVariable("HERD_TEST_BINARY");
+    if (binary.isEmpty())
+        QSKIP("HERD_TEST_BINARY is not set (ctest sets it to the built herd)");
+    const auto run = [&](const QStringList &args, QByteArray *err) {
+        QProcess proc;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+        env.insert(u"XDG_CONFIG_HOME"_s, m_dir->path());   // its settings, not the user's
+        proc.setProcessEnvironment(env);
+        proc.start(binary, args);
+        // The fake endpoints are served by this event loop: wait without blocking it.
+        if (!proc.waitForStarted(10000)
+            || !QTest::qWaitFor([&proc] { return proc.state() == QProcess::NotRunning; }, 30000)) {
+            proc.kill();
+            proc.waitForFinished(5000);
+            return -1;
+        }
+        *err = proc.readAllStandardError();
+        return proc.exitStatus() == QProcess::NormalExit ? proc.exitCode() : -1;
+    };
+    QByteArray err;
+    const QString picture = m_dir->filePath(u"remote.png"_s);
+    QCOMPARE(run({u"--connect"_s, u"127.0.0.1:%1"_s.arg(m_endpoints[1]->port()), u"--screenshot"_s, picture}, &err), 0);
+    QVERIFY2(QFileInfo(picture).size() > 0, err.constData());
+
+    QCOMPARE(run({u"--connect"_s, u"ftp://nowhere/"_s}, &err), 2);
+    QVERIFY2(err.contains("herd: --connect: not a status endpoint address"), err.constData());
+    QCOMPARE(run({u"--connect"_s, u"127.0.0.1:9"_s, u"--headless"_s}, &err), 2);
+    QVERIFY2(err.contains("herd: --connect cannot be combined with --headless"), err.constData());
 }
 
 QTEST_MAIN(tst_Remote)
