@@ -227,6 +227,7 @@ void MainWindow::buildActions()
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
 
     auto *herdMenu = menuBar()->addMenu(tr("&Herd"));
+    herdMenu->setToolTipsVisible(true);   // a disabled action says why (a remote herd)
     auto *startAll = herdMenu->addAction(tr("&Start all nodes"), this, [this] { setAllNodesRunning(true); });
     startAll->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
     auto *stopAll = herdMenu->addAction(tr("S&top all nodes"), this, [this] { setAllNodesRunning(false); });
