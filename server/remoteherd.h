@@ -51,6 +51,9 @@ public:
     const HerdConfig &config() const { return m_config; }
     QHash<QString, QUrl> endpoints() const;
     bool isLive(const QString &node) const;
+    // Traffic rows merged and waiting for the next batch (at most EventStream::kMaxTrafficRows).
+    qsizetype pendingTrafficRows() const { return m_traffic.size(); }
+    quint64 pendingTrafficDropped() const { return m_trafficDropped; }
 
 Q_SIGNALS:
     // /status answered: the herd's config (every node, as that process sees it).

@@ -182,6 +182,7 @@ private Q_SLOTS:
     void nodesAndStatsArrive();
     void clientUpdateArrivesFromEveryNode();
     void killedStreamMarksTheNodeDownUntilItReturns();
+    void trafficIsBoundedWhileTheGuiIsBusy();
     void unreachableStatusIsReportedAndRetried();
     void newerHerdConfigIsReadInPart();
     void windowAttachedToARemoteHerd();
@@ -379,6 +380,34 @@ void tst_Remote::killedStreamMarksTheNodeDownUntilItReturns()
     QVERIFY2(collect(remote, [](const MonitorBatch &b) { return allRunningAndLinked(b, 3); }),
              "Smith back once its endpoint answers again");
     QVERIFY2(errors.count() <= 2, "a failure is reported once, not on every retry");
+}
+
+void tst_Remote::trafficIsBoundedWhileTheGuiIsBusy()
+{
+    herd::RemoteHerd remote(QUrl(m_endpoints[0]->url()));
+    remote.start();
+    QVERIFY(collect(remote, [](const MonitorBatch &b) { return allRunningAndLinked(b, 3); }));
+    // The GUI is busy: one more batch goes out, then nothing until it is acknowledged.
+    QSignalSpy spy(&remote, &herd::RemoteHerd::batchReady);
+    QVERIFY(spy.wait(5000));
+    TestClient client(m_herd->node(u"Hill"_s)->port());
+    QByteArray lines;
+    for (int i = 0; i < 1200; ++i)
+        lines += "IAMAT busy-" + QByteArray::number(i) + " +1+2 1621464827." + QByteArray::number(i) + '\n';
+    client.send(lines);
+    QVERIFY2(QTest::qWaitFor([&] { return remote.pendingTrafficDropped() > 0; }, 10000),
+             "three streams merged while the GUI was busy overflow the bound");
+    QCOMPARE(remote.pendingTrafficRows(), herd::EventStream::kMaxTrafficRows);
+    QCOMPARE(spy.count(), 1);
+    spy.clear();
+    remote.batchApplied();
+    QVERIFY(spy.wait(5000));
+    const auto batch = spy.at(0).at(0).value<MonitorBatchPtr>();
+    QCOMPARE(batch->traffic.size(), herd::EventStream::kMaxTrafficRows);
+    QVERIFY2(batch->trafficDropped > 0, "what did not fit is counted");
+    for (qsizetype i = 1; i < batch->traffic.size(); ++i)
+        QVERIFY(batch->traffic[i - 1].timeUs <= batch->traffic[i].timeUs);
+    QVERIFY2(batch->stored.size() > 1000, "stored updates merge, they are not dropped");
 }
 
 void tst_Remote::unreachableStatusIsReportedAndRetried()
