@@ -325,6 +325,10 @@ int main(int argc, char **argv)
             std::fprintf(stdout, "herd: serving %s\n", qPrintable(names.join(QStringLiteral(", "))));
             std::fflush(stdout);
         });
+        QObject::connect(&host, &herd::HerdHost::statusListening, app.get(), [](const QString &node, const QString &url) {
+            std::fprintf(stderr, "herd: %s status on %s\n", qPrintable(node), qPrintable(url));
+            std::fflush(stderr);
+        });
         QObject::connect(&host, &herd::HerdHost::statsReady, app.get(), [](const QList<herd::NodeStats> &stats) {
             for (const herd::NodeStats &s : stats)
                 std::fprintf(stdout, "%s\n", qPrintable(statsLine(s)));

@@ -6,7 +6,8 @@
 // readiness event; pipelined requests are batched into that one send.
 //
 // Modes (see --help): iamat (throughput and latency), flood (time until every node of a herd
-// holds an update, idle and under background load), whatsat (WHATSAT throughput), free-port.
+// holds an update, idle and under background load), whatsat (WHATSAT throughput), preload (store
+// N clients with a known ID prefix, for iamat/whatsat --tag to reuse), free-port.
 // Output: a human-readable table, then one final line of JSON.
 
 #include <arpa/inet.h>
@@ -203,6 +204,7 @@ struct Options {
     int verify = 0;              // iamat: check this many acked clients on every port afterwards
     std::vector<uint16_t> verifyPorts;   // where to check them (default: the load's ports)
     std::string radius = "10";   // whatsat
+    std::string tag;             // client ID prefix (default: a fresh one per run)
     int bound = 5;               // whatsat
 };
 
@@ -215,6 +217,8 @@ void usage(FILE *to)
         "  iamat     pipelined IAMAT load: requests/s and latency p50/p99/p99.9\n"
         "  flood     time until every node of a herd holds an update (idle, then --background)\n"
         "  whatsat   IAMAT a pool of clients, then pipelined WHATSAT load\n"
+        "  preload   IAMAT clients <tag>p0 .. <tag>p(N-1) once each (--pool N), wait for every\n"
+        "            reply: a store of N known clients for iamat/whatsat --tag\n"
         "  free-port print a TCP port that is free on --host right now, and exit\n"
         "\n"
         "common:\n"
@@ -227,6 +231,9 @@ void usage(FILE *to)
         "  --threads T           load threads, each with its own epoll set (default 1)\n"
         "  --rate R              target requests/s over all connections (0: as fast as possible);\n"
         "                        paced latency counts from the scheduled send time\n"
+        "  --tag T               client ID prefix (default: a fresh one per run); with the tag of a\n"
+        "                        preload, iamat --clients repeat and whatsat use its stored clients\n"
+        "                        (whatsat then skips its own IAMAT setup)\n"
         "iamat:\n"
         "  --clients new|repeat  a fresh client ID per request, or a fixed pool (default new)\n"
         "  --pool N              repeat/whatsat: client IDs in the pool (default 10000)\n"
@@ -240,7 +247,10 @@ void usage(FILE *to)
         "  --bg-connections N    connections for that traffic (default 4 per node)\n"
         "  --timeout SEC         an update not held everywhere by then counts as lost (default 2)\n"
         "whatsat:\n"
-        "  --radius KM --bound N WHATSAT arguments (default 10 and 5)\n",
+        "  --radius KM --bound N WHATSAT arguments (default 10 and 5)\n"
+        "preload:\n"
+        "  --pool N              clients to store (default 10000), over --connections (one thread\n"
+        "                        each, batches of 1024 in flight twice; default here 4)\n",
         to);
 }
 
@@ -266,6 +276,7 @@ int parseInt(const std::string &key, const std::string &v, int min, int max)
 Options parseOptions(int argc, char **argv)
 {
     Options o;
+    bool connectionsGiven = false;
     if (argc < 2)
         die("no mode given (see --help)");
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -274,7 +285,8 @@ Options parseOptions(int argc, char **argv)
         std::exit(0);
     }
     o.mode = args[0];
-    if (o.mode != "iamat" && o.mode != "flood" && o.mode != "whatsat" && o.mode != "free-port")
+    if (o.mode != "iamat" && o.mode != "flood" && o.mode != "whatsat" && o.mode != "preload"
+        && o.mode != "free-port")
         die("unknown mode \"" + o.mode + "\" (see --help)");
     for (size_t i = 1; i < args.size(); ++i) {
         std::string key = args[i];
@@ -310,6 +322,7 @@ Options parseOptions(int argc, char **argv)
             }
         } else if (key == "--connections") {
             o.connections = parseInt(key, value, 1, 1'000'000);
+            connectionsGiven = true;
         } else if (key == "--depth") {
             o.depth = parseInt(key, value, 1, 1'000'000);
         } else if (key == "--duration") {
@@ -336,6 +349,12 @@ Options parseOptions(int argc, char **argv)
             o.timeoutS = parseDouble(key, value);
         } else if (key == "--verify") {
             o.verify = parseInt(key, value, 0, 10'000'000);
+        } else if (key == "--tag") {
+            if (value.empty() || value.size() > 64
+                || value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+                    != std::string::npos)
+                die("--tag: 1 to 64 characters from A-Z a-z 0-9 . _ -");
+            o.tag = value;
         } else if (key == "--radius") {
             o.radius = value;
         } else if (key == "--bound") {
@@ -344,6 +363,8 @@ Options parseOptions(int argc, char **argv)
             die("unknown option \"" + key + "\" (see --help)");
         }
     }
+    if (o.mode == "preload" && !connectionsGiven)
+        o.connections = 4;   // one thread each
     if (o.ports.empty() && o.mode != "free-port")
         die("--port or --ports is required");
     if (o.durationS <= 0)
@@ -1016,7 +1037,7 @@ void printLoad(const char *mode, const Options &o, const LoadSpec &spec, const L
 
 int runIamat(const Options &o)
 {
-    const LoadSpec spec = loadSpecFrom(o, Kind::Iamat, runTag());
+    const LoadSpec spec = loadSpecFrom(o, Kind::Iamat, o.tag.empty() ? runTag() : o.tag);
     const LoadResult r = runLoad(spec, o.warmupS, o.durationS, nullptr);
     if (!r.error.empty())
         die(r.error);
@@ -1029,18 +1050,19 @@ int runIamat(const Options &o)
 
 int runWhatsat(const Options &o)
 {
-    const std::string tag = runTag();
+    const std::string tag = o.tag.empty() ? runTag() : o.tag;
     LoadSpec spec = loadSpecFrom(o, Kind::Whatsat, tag);
     // Every port must know every pool client: IAMAT them on the first and let the herd flood,
     // then wait until each other port answers for the last one (floods keep order per link).
+    // With --tag the pool was stored beforehand (preload): no setup.
     std::string error;
-    const int fd = connectTo(o.host, o.ports[0], &error);
-    if (fd < 0)
+    const int fd = o.tag.empty() ? connectTo(o.host, o.ports[0], &error) : -2;
+    if (fd == -1)
         die(error);
     LineReader reader(fd);
     std::string line;
     uint64_t clientNs = wallNs();
-    for (int start = 0; start < o.pool; start += 1000) {
+    for (int start = 0; fd >= 0 && start < o.pool; start += 1000) {
         std::string batch;
         const int end = std::min(o.pool, start + 1000);
         for (int i = start; i < end; ++i) {
@@ -1055,8 +1077,9 @@ int runWhatsat(const Options &o)
                 die("setup: IAMAT not answered with AT: \"" + line + "\"");
         }
     }
-    ::close(fd);
-    for (size_t p = 1; p < o.ports.size(); ++p) {
+    if (fd >= 0)
+        ::close(fd);
+    for (size_t p = 1; fd >= 0 && p < o.ports.size(); ++p) {
         const int qfd = connectTo(o.host, o.ports[p], &error);
         if (qfd < 0)
             die(error);
@@ -1074,6 +1097,84 @@ int runWhatsat(const Options &o)
         die(r.error);
     printLoad("whatsat", o, spec, r, nullptr);
     return r.questionReplies + r.badReplies + r.disconnects == 0 ? 0 : 1;
+}
+
+// Preload: clients <tag>p0 .. <tag>p(pool-1), each IAMATed once, so a node holds exactly that
+// many (plus whatever it held before). Connection c sends the IDs congruent to c modulo the
+// number of connections, in batches; the next batch goes out before the replies to the previous
+// one are read, so the node is never idle waiting for us. Every reply must be an AT line.
+int runPreload(const Options &o)
+{
+    const std::string tag = o.tag.empty() ? runTag() : o.tag;
+    const int conns = std::min(o.connections, o.pool);
+    constexpr int kBatch = 1024;
+    std::atomic<uint64_t> bad{0};
+    std::mutex errorMutex;
+    std::string firstError;
+    const uint64_t t0 = monoNs();
+    std::vector<std::thread> threads;
+    for (int c = 0; c < conns; ++c) {
+        threads.emplace_back([&, c] {
+            auto fail = [&](const std::string &e) {
+                std::lock_guard lock(errorMutex);
+                if (firstError.empty())
+                    firstError = e;
+            };
+            std::string error;
+            const int fd = connectTo(o.host, o.ports[size_t(c) % o.ports.size()], &error);
+            if (fd < 0)
+                return fail(error);
+            LineReader reader(fd);
+            std::string line;
+            uint64_t clientNs = 0;
+            int owed = 0;   // replies of the batch before the one just sent
+            for (int64_t next = c; next < o.pool || owed > 0;) {
+                int sent = 0;
+                std::string batch;
+                for (; sent < kBatch && next < o.pool; ++sent, next += conns) {
+                    batch += "IAMAT ";
+                    batch += tag;
+                    batch += 'p';
+                    appendUint(batch, uint64_t(next));
+                    batch += ' ';
+                    batch += kLocation;
+                    batch += ' ';
+                    clientNs = std::max(wallNs(), clientNs + 1);
+                    appendClientTime(batch, clientNs);
+                    batch += '\n';
+                }
+                if (sent > 0 && !sendAll(fd, batch)) {
+                    ::close(fd);
+                    return fail("preload: the node closed the connection");
+                }
+                for (; owed > 0; --owed) {
+                    if (!reader.readLine(line, monoNs() + 30 * kNsPerSec)) {
+                        ::close(fd);
+                        return fail("preload: no reply within 30 s");
+                    }
+                    if (!line.starts_with("AT "))
+                        ++bad;
+                }
+                owed = sent;
+            }
+            ::close(fd);
+        });
+    }
+    for (auto &th : threads)
+        th.join();
+    if (!firstError.empty())
+        die(firstError);
+    const double seconds = double(monoNs() - t0) / 1e9;
+    std::printf("herd-bench preload: %s:%s, %d clients (%sp0 ..), %d connection(s)\n", o.host.c_str(),
+                portsText(o.ports).c_str(), o.pool, tag.c_str(), conns);
+    std::printf("  %-22s %14.2f s\n", "took", seconds);
+    std::printf("  %-22s %14.0f IAMAT/s\n", "rate", double(o.pool) / seconds);
+    std::printf("  %-22s %14" PRIu64 "\n", "errors", bad.load());
+    std::printf("{\"mode\":\"preload\",\"host\":\"%s\",\"ports\":%s,\"clients\":%d,\"tag\":\"%s\","
+                "\"connections\":%d,\"seconds\":%.3f,\"requests_per_s\":%.1f,\"errors\":%" PRIu64 "}\n",
+                o.host.c_str(), portsJson(o.ports).c_str(), o.pool, tag.c_str(), conns, seconds,
+                double(o.pool) / seconds, bad.load());
+    return bad.load() == 0 ? 0 : 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1437,5 +1538,7 @@ int main(int argc, char **argv)
         return runFlood(o);
     if (o.mode == "whatsat")
         return runWhatsat(o);
+    if (o.mode == "preload")
+        return runPreload(o);
     return runIamat(o);
 }

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <QFile>
+#include <QHostAddress>
 #include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -141,6 +142,8 @@ private:
     bool parsePlaces(const QJsonObject &root, PlacesConfig *places);
     bool parseLimits(const QJsonObject &root, LimitsConfig *limits);
     bool parsePeers(const QJsonObject &root, PeerConfig *peers);
+    bool parseStatusHost(const QJsonObject &root, HerdConfig *cfg);
+    bool checkStatusPorts(const HerdConfig &cfg);
 
     QString m_error;
 };
@@ -221,7 +224,7 @@ std::optional<HerdConfig> Parser::parse(const QByteArray &json)
     HerdConfig cfg;
     const bool ok = checkKeys(root, {},
                               {u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                               u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s})
+                               u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s, u"status_host"_s})
             && parseNodes(root, &cfg)
             && parseLinks(root, &cfg)
             && parsePlaces(root, &cfg.places)
@@ -229,7 +232,9 @@ std::optional<HerdConfig> Parser::parse(const QByteArray &json)
             && parsePeers(root, &cfg.peers)
             && readString(root, {}, u"log_dir"_s, &cfg.logDir)
             && readString(root, {}, u"state_dir"_s, &cfg.stateDir)
-            && readEnvName(root, {}, u"peer_secret_env"_s, &cfg.peerSecretEnv);
+            && readEnvName(root, {}, u"peer_secret_env"_s, &cfg.peerSecretEnv)
+            && parseStatusHost(root, &cfg)
+            && checkStatusPorts(cfg);
     if (!ok)
         return std::nullopt;
     return cfg;
@@ -273,7 +278,7 @@ bool Parser::parseNodes(const QJsonObject &root, HerdConfig *cfg)
 bool Parser::parseNode(const QJsonValue &v, const QString &path, NodeConfig *node)
 {
     QJsonObject obj;
-    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, {u"name"_s, u"host"_s, u"port"_s}))
+    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, {u"name"_s, u"host"_s, u"port"_s, u"status_port"_s}))
         return false;
 
     const QString namePath = childPath(path, u"name"_s);
@@ -299,7 +304,8 @@ bool Parser::parseNode(const QJsonValue &v, const QString &path, NodeConfig *nod
             return fail(hostPath, u"%1 must not contain white space or control characters"_s.arg(quoted(host.toString())));
         node->host = host.toString();
     }
-    return readInt(obj, path, u"port"_s, 0, 65535, &node->port);
+    return readInt(obj, path, u"port"_s, 0, 65535, &node->port)
+        && readInt(obj, path, u"status_port"_s, 0, 65535, &node->statusPort);
 }
 
 bool Parser::parseLinks(const QJsonObject &root, HerdConfig *cfg)
@@ -433,6 +439,45 @@ bool Parser::parsePeers(const QJsonObject &root, PeerConfig *peers)
     return true;
 }
 
+bool Parser::parseStatusHost(const QJsonObject &root, HerdConfig *cfg)
+{
+    const QString key = u"status_host"_s;
+    const QJsonValue v = root.value(key);
+    if (v.isUndefined())
+        return true;
+    // A bind address, so an address literal: a name could resolve to anything, or to nothing.
+    if (!v.isString() || (v.toString() != u"localhost"_s && QHostAddress(v.toString()).isNull()))
+        return fail(key, u"must be an IP address (e.g. \"127.0.0.1\", \"::1\", \"0.0.0.0\") or \"localhost\""_s);
+    cfg->statusHost = v.toString();
+    return true;
+}
+
+// Status endpoints all listen on status_host: two fixed ones may not share a port, nor take a
+// node's own port there.
+bool Parser::checkStatusPorts(const HerdConfig &cfg)
+{
+    const auto sameHost = [&](const QString &host) {
+        const auto norm = [](const QString &h) { return h == u"localhost"_s ? u"127.0.0.1"_s : h.toLower(); };
+        return norm(host) == norm(cfg.statusHost);
+    };
+    for (qsizetype i = 0; i < cfg.nodes.size(); ++i) {
+        const NodeConfig &n = cfg.nodes.at(i);
+        if (n.statusPort <= 0)
+            continue;
+        const QString path = childPath(indexPath(u"nodes"_s, i), u"status_port"_s);
+        for (qsizetype j = 0; j < cfg.nodes.size(); ++j) {
+            const NodeConfig &other = cfg.nodes.at(j);
+            if (j < i && other.statusPort == n.statusPort)
+                return fail(path, u"%1 is already the status port of %2 (%3)"_s.arg(
+                                      QString::number(n.statusPort), indexPath(u"nodes"_s, j), quoted(other.name)));
+            if (other.port == n.statusPort && sameHost(other.host))
+                return fail(path, u"%1 is the port of %2 (%3)"_s.arg(
+                                      QString::number(n.statusPort), indexPath(u"nodes"_s, j), quoted(other.name)));
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 const NodeConfig *HerdConfig::node(const QString &name) const
@@ -468,8 +513,12 @@ QStringList HerdConfig::nodeNames() const
 QJsonObject HerdConfig::toJson() const
 {
     QJsonArray nodesJson;
-    for (const NodeConfig &n : nodes)
-        nodesJson.append(QJsonObject{{u"name"_s, n.name}, {u"host"_s, n.host}, {u"port"_s, int(n.port)}});
+    for (const NodeConfig &n : nodes) {
+        QJsonObject node{{u"name"_s, n.name}, {u"host"_s, n.host}, {u"port"_s, int(n.port)}};
+        if (n.statusPort >= 0)   // absent: no endpoint (there is no default to print)
+            node.insert(u"status_port"_s, n.statusPort);
+        nodesJson.append(node);
+    }
 
     QJsonArray linksJson;
     for (const auto &[a, b] : links)
@@ -506,6 +555,7 @@ QJsonObject HerdConfig::toJson() const
         {u"log_dir"_s, logDir},
         {u"state_dir"_s, stateDir},
         {u"peer_secret_env"_s, peerSecretEnv},
+        {u"status_host"_s, statusHost},
     };
 }
 

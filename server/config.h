@@ -12,6 +12,7 @@ struct NodeConfig {
     QString name;
     QString host = QStringLiteral("127.0.0.1");   // where it listens and where neighbours dial it
     quint16 port = 0;                              // 0: any free port (tests)
+    int statusPort = -1;                           // HTTP status endpoint; -1: none, 0: any free port
 
     friend bool operator==(const NodeConfig &, const NodeConfig &) = default;
 };
@@ -56,6 +57,7 @@ struct HerdConfig {
     QString logDir = QStringLiteral("logs");       // empty: no log files
     QString stateDir;                              // empty: no persistence (see journal.h)
     QString peerSecretEnv = QStringLiteral("HERD_PEER_SECRET");
+    QString statusHost = QStringLiteral("127.0.0.1");   // where every status endpoint listens
 
     friend bool operator==(const HerdConfig &, const HerdConfig &) = default;
 

@@ -144,6 +144,7 @@ bool Connection::appendOutput(QByteArrayView bytes, bool newline)
     if (newline)
         m_out.append('\n');
     if (pendingOutput() > m_maxOutput) {
+        outputOverflowed = true;
         abort(QStringLiteral("output limit exceeded (%1 bytes unread)").arg(pendingOutput()));
         return false;
     }

@@ -89,6 +89,7 @@ public:
     bool dialledByUs = false;
     qint64 openedAtMs = 0;
     qint64 lastLineAtMs = 0;      // 0: no complete line yet (slowloris check)
+    bool outputOverflowed = false;   // closed for output not read in time
     QByteArray label;             // how logs name it: "client#7 127.0.0.1:40112", "peer Jaquez"
 
 private:

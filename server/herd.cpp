@@ -1,4 +1,5 @@
 #include "herd.h"
+#include "statusserver.h"
 
 namespace herd {
 
@@ -40,7 +41,45 @@ bool Herd::start()
     }
     for (Node *n : std::as_const(m_nodes))
         n->connectPeers();
+    if (!startStatus()) {
+        stop();
+        return false;
+    }
     return true;
+}
+
+bool Herd::startStatus()
+{
+    for (Node *n : std::as_const(m_nodes)) {
+        NodeConfig *nc = nullptr;
+        for (NodeConfig &c : m_config.nodes) {
+            if (c.name == n->name())
+                nc = &c;
+        }
+        if (!nc || nc->statusPort < 0)
+            continue;
+        auto *server = new StatusServer(this, n, this);
+        if (!server->listen(m_config.statusHost, quint16(nc->statusPort))) {
+            m_lastError = server->lastError();
+            delete server;
+            return false;
+        }
+        nc->statusPort = server->port();   // /status and a restart show the port actually bound
+        m_statusServers.append(server);
+    }
+    return true;
+}
+
+QMap<QString, QString> Herd::statusEndpoints() const
+{
+    QMap<QString, QString> endpoints;
+    for (const NodeConfig &nc : m_config.nodes) {
+        if (nc.statusPort > 0)
+            endpoints.insert(nc.name, StatusServer::urlFor(nc.host, quint16(nc.statusPort)));
+    }
+    for (const StatusServer *server : m_statusServers)
+        endpoints.insert(server->objectName(), server->url());
+    return endpoints;
 }
 
 void Herd::publishPort(Node *node)
@@ -59,6 +98,7 @@ void Herd::publishPort(Node *node)
 
 void Herd::stop()
 {
+    qDeleteAll(std::exchange(m_statusServers, {}));
     for (Node *n : std::as_const(m_nodes))
         n->stop();
 }
@@ -93,6 +133,7 @@ void Herd::setLinkCut(const QString &a, const QString &b, bool cut)
 
 void Herd::setEventStream(EventStream *events)
 {
+    m_events = events;
     for (Node *n : std::as_const(m_nodes))
         n->setEventStream(events);
 }

@@ -3,12 +3,14 @@
 #include "node.h"
 
 #include <QList>
+#include <QMap>
 #include <QObject>
 #include <QStringList>
 
 namespace herd {
 
 class EventStream;
+class StatusServer;
 
 // The nodes of a herd hosted in this process (all of them, or the --node ones). Lives in the
 // network thread together with its nodes.
@@ -20,10 +22,12 @@ public:
     explicit Herd(HerdConfig config, QStringList hosted = {}, QObject *parent = nullptr);
     ~Herd() override;
 
-    // Starts every hosted node, then lets them dial. Nodes configured on port 0 get a free
-    // port, which their in-process neighbours are told before dialling. On failure stops what
-    // it started and returns false with lastError().
+    // Starts every hosted node, then lets them dial, then opens the status endpoint of each
+    // hosted node that has a status_port. Nodes configured on port 0 get a free port, which
+    // their in-process neighbours are told before dialling. On failure stops what it started
+    // and returns false with lastError().
     bool start();
+    // Stops every node and closes the status endpoints.
     void stop();
     bool startNode(const QString &name);
     void stopNode(const QString &name);
@@ -31,21 +35,29 @@ public:
     void setLinkCut(const QString &a, const QString &b, bool cut);
     // Every hosted node records into `events` (nullptr: monitoring off).
     void setEventStream(EventStream *events);
+    EventStream *eventStream() const { return m_events; }
 
     Node *node(const QString &name) const;
     const QList<Node *> &nodes() const { return m_nodes; }
     const HerdConfig &config() const { return m_config; }   // ports as actually bound
     QString lastError() const { return m_lastError; }
     QList<NodeStats> stats() const;
+    // Status endpoints by node: the actual address of each hosted one that is open, and
+    // host:status_port of every other configured one (a fixed port; 0 cannot be known here).
+    QMap<QString, QString> statusEndpoints() const;
+    const QList<StatusServer *> &statusServers() const { return m_statusServers; }
 
     // Checks a --node list against the config; returns an error line or an empty string.
     static QString checkHosted(const HerdConfig &config, const QStringList &hosted);
 
 private:
     void publishPort(Node *node);
+    bool startStatus();
 
     HerdConfig m_config;
     QList<Node *> m_nodes;   // children
+    QList<StatusServer *> m_statusServers;   // children, while started
+    EventStream *m_events = nullptr;
     QString m_lastError;
 };
 

@@ -1,5 +1,6 @@
 #include "herdhost.h"
 #include "herd.h"
+#include "statusserver.h"
 
 #include <QThread>
 #include <QTimer>
@@ -44,6 +45,10 @@ void HerdHost::start()
             auto *timer = new QTimer(herd);
             connect(timer, &QTimer::timeout, herd, [this, herd] { Q_EMIT statsReady(herd->stats()); });
             timer->start(interval);
+        }
+        if (ok) {
+            for (const StatusServer *server : herd->statusServers())
+                Q_EMIT statusListening(server->objectName(), server->url());
         }
         Q_EMIT started(ok, error);
     }, Qt::QueuedConnection);

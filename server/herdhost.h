@@ -41,6 +41,8 @@ public:
 
 Q_SIGNALS:
     void started(bool ok, const QString &error);
+    // Before started(true): one per status endpoint, once it listens.
+    void statusListening(const QString &node, const QString &url);
     // One snapshot of every hosted node, at the stats interval.
     void statsReady(const QList<herd::NodeStats> &stats);
     void batchReady(const herd::MonitorBatchPtr &batch);

@@ -40,6 +40,18 @@ constexpr std::array kNodeCounters = {
     std::pair{"auth_failures", &NodeStats::authFailures},
     std::pair{"connections_refused", &NodeStats::connectionsRefused},
     std::pair{"timeouts", &NodeStats::timeouts},
+    std::pair{"at_in", &NodeStats::atIn},
+    std::pair{"heartbeats_in", &NodeStats::heartbeatsIn},
+    std::pair{"acks_in", &NodeStats::acksIn},
+    std::pair{"handshake_in", &NodeStats::handshakeIn},
+    std::pair{"sync_in", &NodeStats::syncIn},
+    std::pair{"invalid_lines", &NodeStats::invalidLines},
+    std::pair{"lines_too_long", &NodeStats::linesTooLong},
+    std::pair{"first_line_timeouts", &NodeStats::firstLineTimeouts},
+    std::pair{"idle_timeouts", &NodeStats::idleTimeouts},
+    std::pair{"handshake_timeouts", &NodeStats::handshakeTimeouts},
+    std::pair{"output_overflows", &NodeStats::outputOverflows},
+    std::pair{"places_latency_sum_us", &NodeStats::placesLatencySumUs},
 };
 
 constexpr std::array kLinkCounters = {
@@ -214,7 +226,8 @@ QJsonObject fromLinkInfo(const LinkInfo &link)
                   {QStringLiteral("cut"), link.cut},
                   {QStringLiteral("liveness"), tokenOf(kLiveness, link.liveness)},
                   {QStringLiteral("rtt_us"), double(link.stats.rttUs)},
-                  {QStringLiteral("last_change_ms"), double(link.stats.lastChangeMs)}};
+                  {QStringLiteral("last_change_ms"), double(link.stats.lastChangeMs)},
+                  {QStringLiteral("last_ack_ms"), double(link.stats.lastAckMs)}};
     for (const auto &[name, member] : kLinkCounters)
         o.insert(QLatin1StringView(name), double(link.stats.*member));
     return o;
@@ -229,6 +242,7 @@ LinkInfo toLinkInfo(const QJsonObject &o)
     link.liveness = valueOf(kLiveness, o.value(QLatin1StringView("liveness")).toString()).value_or(Liveness::Down);
     link.stats.rttUs = qint64(o.value(QLatin1StringView("rtt_us")).toDouble(-1));
     link.stats.lastChangeMs = qint64(o.value(QLatin1StringView("last_change_ms")).toDouble());
+    link.stats.lastAckMs = qint64(o.value(QLatin1StringView("last_ack_ms")).toDouble());
     for (const auto &[name, member] : kLinkCounters)
         link.stats.*member = counter(o.value(QLatin1StringView(name)));
     return link;
@@ -241,10 +255,21 @@ QJsonObject fromNodeStats(const NodeStats &stats)
                   {QStringLiteral("port"), stats.port},
                   {QStringLiteral("started_at_ms"), double(stats.startedAtMs)},
                   {QStringLiteral("client_connections"), stats.clientConnections},
+                  {QStringLiteral("peer_connections"), stats.peerConnections},
+                  {QStringLiteral("handshaking_connections"), stats.handshakingConnections},
                   {QStringLiteral("clients_known"), double(stats.clientsKnown)},
                   {QStringLiteral("links"), arrayOf(stats.links, fromLinkInfo)}};
     for (const auto &[name, member] : kNodeCounters)
         o.insert(QLatin1StringView(name), double(stats.*member));
+    // Places latency: a count per bucket of kPlacesLatencyBoundsMs, the last for slower ones.
+    QJsonArray latency;
+    for (const quint64 n : stats.placesLatency)
+        latency.append(double(n));
+    o.insert(QLatin1StringView("places_latency"), latency);
+    QJsonObject errors;
+    for (size_t i = 0; i < kPlacesErrorStatuses.size(); ++i)
+        errors.insert(QLatin1StringView(kPlacesErrorStatuses[i]), double(stats.placesErrors[i]));
+    o.insert(QLatin1StringView("places_errors"), errors);
     return o;
 }
 
@@ -256,10 +281,18 @@ NodeStats toNodeStats(const QJsonObject &o)
     stats.port = quint16(o.value(QLatin1StringView("port")).toInt());
     stats.startedAtMs = qint64(o.value(QLatin1StringView("started_at_ms")).toDouble());
     stats.clientConnections = o.value(QLatin1StringView("client_connections")).toInt();
+    stats.peerConnections = o.value(QLatin1StringView("peer_connections")).toInt();
+    stats.handshakingConnections = o.value(QLatin1StringView("handshaking_connections")).toInt();
     stats.clientsKnown = qint64(o.value(QLatin1StringView("clients_known")).toDouble());
     stats.links = listOf<LinkInfo>(o.value(QLatin1StringView("links")), toLinkInfo);
     for (const auto &[name, member] : kNodeCounters)
         stats.*member = counter(o.value(QLatin1StringView(name)));
+    const QJsonArray latency = o.value(QLatin1StringView("places_latency")).toArray();
+    for (size_t i = 0; i < stats.placesLatency.size() && qsizetype(i) < latency.size(); ++i)
+        stats.placesLatency[i] = counter(latency.at(qsizetype(i)));
+    const QJsonObject errors = o.value(QLatin1StringView("places_errors")).toObject();
+    for (size_t i = 0; i < kPlacesErrorStatuses.size(); ++i)
+        stats.placesErrors[i] = counter(errors.value(QLatin1StringView(kPlacesErrorStatuses[i])));
     return stats;
 }
 

@@ -4,6 +4,7 @@
 #include "poller.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QHostAddress>
 #include <QHostInfo>
 #include <QJsonDocument>
@@ -252,11 +253,15 @@ bool Node::start()
                      && now - c->openedAtMs > kHandshakeTimeoutMs)
                 expired.push_back(c.get());
         }
-        for (Connection *c : expired)
+        for (Connection *c : expired) {
+            if (c->state() != Connection::State::Lingering)
+                ++m_counters.handshakeTimeouts;
             c->abort(c->state() == Connection::State::Lingering ? QStringLiteral("closed")
                                                                  : QStringLiteral("handshake timed out"));
+        }
         for (Connection *c : idle) {
             ++m_counters.timeouts;
+            ++(c->lastLineAtMs == 0 ? m_counters.firstLineTimeouts : m_counters.idleTimeouts);
             event(c->label, LineKind::Connection,
                   c->lastLineAtMs == 0 ? QStringLiteral("no complete line within %1 ms, closing").arg(limits.firstLineTimeoutMs)
                                        : QStringLiteral("idle for %1 ms, closing").arg(limits.idleTimeoutMs));
@@ -382,6 +387,7 @@ void Node::dispatchLine(Connection &c, QByteArrayView line)
         }
     }
     if (c.role != Client && handleHandshake(c, line)) {
+        ++m_counters.handshakeIn;
         m_inKind = LineKind::Handshake;
         return;
     }
@@ -393,6 +399,7 @@ void Node::dispatchLine(Connection &c, QByteArrayView line)
 void Node::connectionOverlong(Connection &c, QByteArrayView head)
 {
     ++m_counters.invalid;
+    ++m_counters.linesTooLong;
     error(c.label, QStringLiteral("line longer than %1 bytes, closing; it began: %2")
                              .arg(m_config.limits.maxLineBytes)
                              .arg(QString::fromLatin1(protocol::escaped(head, 128))));
@@ -415,6 +422,8 @@ void Node::connectionClosed(Connection &c, const QString &reason)
         return;
     m_graveyard.push_back(std::move(it->second));
     m_connections.erase(it);
+    if (c.outputOverflowed)
+        ++m_counters.outputOverflows;
     scheduleAfterBatch();
 
     PeerLink *link = c.peerName.isEmpty() ? nullptr : m_links.value(c.peerName);
@@ -529,6 +538,7 @@ void Node::sendTo(Connection &c, QByteArrayView text, LineKind kind)
 void Node::invalid(Connection &c, QByteArrayView line)
 {
     ++m_counters.invalid;
+    ++m_counters.invalidLines;
     QByteArray out;
     out.reserve(line.size() + 2);
     out.append("? ", 2).append(line);
@@ -556,6 +566,7 @@ void Node::handleClientLine(Connection &c, QByteArrayView line)
         return;
     case Kind::Peer:
         if (m.fields[0] == "HERD-HELLO" && handleHandshake(c, line)) {
+            ++m_counters.handshakeIn;
             m_inKind = LineKind::Handshake;
             return;
         }
@@ -586,7 +597,10 @@ void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayVi
     query.bound = m.bound;
     const quint64 ticket = c.reserveReply();
     const quint64 id = c.id();
-    m_places->search(query, this, [this, id, ticket, atLine](const QJsonObject &answer) {
+    QElapsedTimer latency;
+    latency.start();
+    m_places->search(query, this, [this, id, ticket, atLine, latency](const QJsonObject &answer) {
+        countPlacesAnswer(latency.nsecsElapsed() / 1000, answer.value(QLatin1StringView("status")).toString());
         auto it = m_connections.find(id);
         if (it == m_connections.end())
             return;   // the client left while Places was answering
@@ -639,6 +653,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
 {
     const protocol::Message m = protocol::parse(line);
     if (m.kind == Kind::At) {
+        ++m_counters.atIn;
         // Rebuilt with single spaces: the stored line is what every node answers WHATSAT with.
         QByteArray at;
         at.reserve(line.size());
@@ -653,6 +668,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
         // HERD-HB <seq> <store epoch> <store seq>: also says how far our copy of its store goes.
         if (ok && m.fields[0] == "HERD-HB" && (m.fieldCount == 2 || m.fieldCount == 4)) {
             ++link.m_stats.heartbeatsReceived;
+            ++m_counters.heartbeatsIn;
             m_inKind = LineKind::Heartbeat;
             if (m.fieldCount == 4) {
                 bool e = false;
@@ -670,6 +686,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
         }
         if (ok && m.fields[0] == "HERD-ACK" && m.fieldCount == 2) {
             m_inKind = LineKind::Heartbeat;
+            ++m_counters.acksIn;
             link.ack(seq, nowUs());
             return;
         }
@@ -682,6 +699,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
             const quint64 since = m.fields[2].toULongLong(&s);
             if (e && s) {
                 m_inKind = LineKind::Handshake;
+                ++m_counters.syncIn;
                 if (link.m_connection)   // answered on the live link, even if asked on a duplicate
                     sendChangesSince(*link.m_connection, epoch == m_store.epoch() ? since : 0);
                 return;
@@ -691,6 +709,7 @@ void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
     if (m.kind == Kind::Blank)
         return;
     ++m_counters.invalid;
+    ++m_counters.invalidLines;
     error(c.label, QStringLiteral("unexpected line from peer, ignored"));
 }
 
@@ -923,6 +942,21 @@ void Node::heartbeat()
     }
 }
 
+void Node::countPlacesAnswer(qint64 us, const QString &status)
+{
+    size_t bucket = 0;
+    while (bucket < kPlacesLatencyBoundsMs.size() && us > qint64(kPlacesLatencyBoundsMs[bucket]) * 1000)
+        ++bucket;
+    ++m_counters.placesLatency[bucket];
+    m_counters.placesLatencySumUs += quint64(std::max<qint64>(us, 0));
+    if (status == QLatin1StringView("OK") || status == QLatin1StringView("ZERO_RESULTS"))
+        return;
+    size_t kind = 0;
+    while (kind + 1 < kPlacesErrorStatuses.size() && status != QLatin1StringView(kPlacesErrorStatuses[kind]))
+        ++kind;
+    ++m_counters.placesErrors[kind];
+}
+
 NodeStats Node::stats() const
 {
     NodeStats s = m_counters;
@@ -935,6 +969,10 @@ NodeStats Node::stats() const
     for (const auto &[id, c] : m_connections) {
         if (c->role == Client)
             ++s.clientConnections;
+        else if (c->role == PeerUp || c->role == Superseded)
+            ++s.peerConnections;
+        else
+            ++s.handshakingConnections;
     }
     for (const PeerLink *link : m_links) {
         s.links.append(link->info());

@@ -11,6 +11,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QSet>
+#include <array>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -25,12 +26,22 @@ class PlacesProvider;
 class Poller;
 enum class LineKind : quint8;
 
+// Upper bounds (ms) of the Places latency histogram's buckets; one more bucket counts the rest.
+inline constexpr std::array<int, 11> kPlacesLatencyBoundsMs = {5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
+// Places answers that are failures, by status (OK and ZERO_RESULTS are answers, not errors);
+// any other status counts as the last, "OTHER" (a fixed set: never a label from the network).
+inline constexpr std::array<const char *, 5> kPlacesErrorStatuses = {
+    "REQUEST_DENIED", "OVER_QUERY_LIMIT", "INVALID_REQUEST", "UNKNOWN_ERROR", "OTHER"};
+
 struct NodeStats {
     QString name;
     bool running = false;
     quint16 port = 0;
     qint64 startedAtMs = 0;
     int clientConnections = 0;       // open connections that are not peer links
+    int peerConnections = 0;         // peer links up (duplicates being retired included)
+    int handshakingConnections = 0;  // neighbours (or would-be ones) still handshaking
     qint64 clientsKnown = 0;         // clients in the location store
     quint64 linesIn = 0;
     quint64 linesOut = 0;
@@ -44,6 +55,24 @@ struct NodeStats {
     quint64 authFailures = 0;
     quint64 connectionsRefused = 0;  // over limits.max_connections
     quint64 timeouts = 0;            // closed for no first line in time, or idle
+    // By kind, for the status endpoint's metrics. Lines in by what they were:
+    quint64 atIn = 0;                // AT lines from neighbours (stored or duplicate)
+    quint64 heartbeatsIn = 0;        // HERD-HB
+    quint64 acksIn = 0;              // HERD-ACK
+    quint64 handshakeIn = 0;         // HERD-HELLO / WELCOME / AUTH / OK
+    quint64 syncIn = 0;              // HERD-SYNC
+    // Rejects by reason (`invalid` above also counts overlong lines).
+    quint64 invalidLines = 0;        // answered "? ..." or a bad peer line ignored
+    quint64 linesTooLong = 0;
+    quint64 firstLineTimeouts = 0;
+    quint64 idleTimeouts = 0;
+    quint64 handshakeTimeouts = 0;
+    quint64 outputOverflows = 0;     // a client that did not read its replies
+    // Places: answers by latency (bucket i: at most kPlacesLatencyBoundsMs[i], the last: more),
+    // their total time, and failures by status.
+    std::array<quint64, kPlacesLatencyBoundsMs.size() + 1> placesLatency{};
+    quint64 placesLatencySumUs = 0;
+    std::array<quint64, kPlacesErrorStatuses.size()> placesErrors{};
     QList<LinkInfo> links;
 };
 
@@ -112,6 +141,7 @@ private:
     void dial(PeerLink &link);
     void heartbeat();
     void afterBatch();
+    void countPlacesAnswer(qint64 us, const QString &status);
     void scheduleAfterBatch();
     QByteArray mac(QByteArrayView role, const QString &dialer, const QString &acceptor,
                    QByteArrayView dialerNonce, QByteArrayView acceptorNonce) const;

@@ -72,6 +72,7 @@ bool PeerLink::ack(quint64 seq, qint64 nowUs)
         return false;
     m_stats.rttUs = nowUs - it.value();
     ++m_stats.acksReceived;
+    m_stats.lastAckMs = nowUs / 1000;
     m_ackedSeq = std::max(m_ackedSeq, seq);
     // Everything up to this one is answered or lost; either way no longer awaited.
     m_outstanding.erase(m_outstanding.begin(), std::next(it));

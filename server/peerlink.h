@@ -26,6 +26,7 @@ struct LinkStats {
     quint64 authFailures = 0;
     qint64 rttUs = -1;                // last heartbeat round trip; -1: none yet
     qint64 lastChangeMs = 0;          // epoch ms of the last up/down
+    qint64 lastAckMs = 0;             // epoch ms of the newest heartbeat ack; 0: none yet
 };
 
 struct LinkInfo {

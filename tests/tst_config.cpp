@@ -184,6 +184,8 @@ void tst_Config::defaults()
     QCOMPARE(cfg->peers.redialMaxMs, 2000);
     QCOMPARE(cfg->logDir, u"logs"_s);
     QCOMPARE(cfg->peerSecretEnv, u"HERD_PEER_SECRET"_s);
+    QCOMPARE(cfg->nodes.at(0).statusPort, -1);   // no status endpoint unless asked for
+    QCOMPARE(cfg->statusHost, u"127.0.0.1"_s);
 
     HerdConfig expected;
     expected.nodes.append(NodeConfig{u"A"_s});
@@ -215,9 +217,13 @@ void tst_Config::toJsonHasEveryKey()
     cfg.nodes.append(NodeConfig{u"A"_s});
     const QJsonObject json = cfg.toJson();
     QCOMPARE(sortedKeys(json), sorted({u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                                       u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s}));
+                                       u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s, u"status_host"_s}));
+    // status_port has no default: it is printed only for a node that has an endpoint.
     QCOMPARE(sortedKeys(json.value(u"nodes"_s).toArray().at(0).toObject()),
              sorted({u"name"_s, u"host"_s, u"port"_s}));
+    cfg.nodes[0].statusPort = 0;
+    QCOMPARE(sortedKeys(cfg.toJson().value(u"nodes"_s).toArray().at(0).toObject()),
+             sorted({u"name"_s, u"host"_s, u"port"_s, u"status_port"_s}));
     QCOMPARE(sortedKeys(json.value(u"places"_s).toObject()),
              sorted({u"provider"_s, u"endpoint"_s, u"api_key_env"_s, u"timeout_ms"_s, u"dataset"_s,
                      u"max_concurrent"_s}));
@@ -234,6 +240,7 @@ void tst_Config::toJsonHasEveryKey()
     QCOMPARE(json.value(u"limits"_s).toObject().value(u"max_output_bytes"_s).toInteger(), qint64(1) << 20);
     QCOMPARE(json.value(u"log_dir"_s).toString(), u"logs"_s);
     QCOMPARE(json.value(u"peer_secret_env"_s).toString(), u"HERD_PEER_SECRET"_s);
+    QCOMPARE(json.value(u"status_host"_s).toString(), u"127.0.0.1"_s);
 }
 
 void tst_Config::roundTrip_data()
@@ -250,8 +257,8 @@ void tst_Config::roundTrip_data()
         "nodes": [
             {"name": "Zoë", "host": "10.0.0.1", "port": 65535},
             {"name": "b", "host": "node-b.example.org", "port": 1},
-            {"name": "c", "port": 0},
-            {"name": "d", "port": 0}
+            {"name": "c", "port": 0, "status_port": 0},
+            {"name": "d", "port": 0, "status_port": 9100}
         ],
         "links": [["b", "Zoë"], ["c", "b"], ["c", "d"]],
         "places": {
@@ -266,7 +273,8 @@ void tst_Config::roundTrip_data()
         "peers": {"heartbeat_ms": 10, "suspect_after_missed": 1, "dead_after_missed": 2,
                   "redial_min_ms": 7, "redial_max_ms": 7},
         "log_dir": "",
-        "peer_secret_env": "S"
+        "peer_secret_env": "S",
+        "status_host": "::1"
     })");
 }
 
@@ -314,6 +322,14 @@ void tst_Config::goodConfigs_data()
                           "places": {"timeout_ms": 600000, "max_concurrent": 10000}})");
     QTest::newRow("only dead_after_missed, above the default suspect")
         << QByteArray(R"({"nodes": [{"name": "A"}], "peers": {"dead_after_missed": 3}})");
+    QTest::newRow("status ports 0 twice, and bounds")
+        << QByteArray(R"({"nodes": [{"name": "A", "status_port": 0}, {"name": "B", "status_port": 0},
+                                    {"name": "C", "status_port": 65535}]})");
+    QTest::newRow("status port equal to a node port on another host")
+        << QByteArray(R"({"nodes": [{"name": "A", "host": "10.0.0.1", "port": 9100, "status_port": 9100}]})");
+    QTest::newRow("status_host any address")
+        << QByteArray(R"({"nodes": [{"name": "A"}], "status_host": "0.0.0.0"})");
+    QTest::newRow("status_host localhost") << QByteArray(R"({"nodes": [{"name": "A"}], "status_host": "localhost"})");
     QTest::newRow("only redial_max_ms, equal to the default min")
         << QByteArray(R"({"nodes": [{"name": "A"}], "peers": {"redial_max_ms": 100}})");
 }
@@ -469,6 +485,26 @@ void tst_Config::badConfigs_data()
         u"peer_secret_env: "_s, u"environment variable name"_s);
     row("peer_secret_env with space", R"({"nodes": [{"name": "A"}], "peer_secret_env": "HERD SECRET"})",
         u"peer_secret_env: "_s, u"environment variable name"_s);
+
+    // Status endpoint.
+    row("status_port negative", R"({"nodes": [{"name": "A", "status_port": -1}]})",
+        u"nodes[0].status_port: "_s, u"from 0 to 65535"_s);
+    row("status_port too big", R"({"nodes": [{"name": "A"}, {"name": "B", "status_port": 65536}]})",
+        u"nodes[1].status_port: "_s, u"from 0 to 65535"_s);
+    row("status_port a string", R"({"nodes": [{"name": "A", "status_port": "9100"}]})",
+        u"nodes[0].status_port: "_s, u"integer"_s);
+    row("status_port fractional", R"({"nodes": [{"name": "A", "status_port": 9100.5}]})",
+        u"nodes[0].status_port: "_s, u"integer"_s);
+    row("status_port twice", R"({"nodes": [{"name": "A", "status_port": 9100}, {"name": "B", "status_port": 9100}]})",
+        u"nodes[1].status_port: "_s, u"already the status port of nodes[0] (\"A\")"_s);
+    row("status_port is a node's port", R"({"nodes": [{"name": "A", "port": 9100}, {"name": "B", "status_port": 9100}]})",
+        u"nodes[1].status_port: "_s, u"the port of nodes[0] (\"A\")"_s);
+    row("statusPort misspelt", R"({"nodes": [{"name": "A", "statusPort": 9100}]})",
+        u"nodes[0].statusPort: unknown key (did you mean \"status_port\"?)"_s, QString());
+    row("status_host a name", R"({"nodes": [{"name": "A"}], "status_host": "example.org"})",
+        u"status_host: "_s, u"IP address"_s);
+    row("status_host empty", R"({"nodes": [{"name": "A"}], "status_host": ""})", u"status_host: "_s, u"IP address"_s);
+    row("status_host a number", R"({"nodes": [{"name": "A"}], "status_host": 127})", u"status_host: "_s, u"IP address"_s);
 
     // Reading order: the first problem wins, unknown keys of an object before its values.
     row("first node error wins", R"({"nodes": [{"name": "A", "port": -1}, {"name": ""}]})",

@@ -10,7 +10,10 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QNetworkReply>
 #include <QProcess>
+#include <QSignalSpy>
 #include <QRegularExpression>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -126,6 +129,7 @@ private Q_SLOTS:
     void onePerNodeSurvivesKill();
     void headlessCommandLine();
     void logsEveryLine();
+    void statusEndpoint();
 
 private:
     // Writes a config of `nodes` on fresh ports with `links` into m_dir; returns its path.
@@ -500,3 +504,57 @@ void tst_E2E::logsEveryLine()
 
 QTEST_GUILESS_MAIN(tst_E2E)
 #include "tst_e2e.moc"
+
+void tst_E2E::statusEndpoint()
+{
+    // status_port 0 for both: the process says where each endpoint listens, on stderr.
+    const QString config = writeConfig({u"Hill"_s, u"Jaquez"_s}, {{u"Hill"_s, u"Jaquez"_s}});
+    QVERIFY(!config.isEmpty());
+    {
+        QFile f(config);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonObject root = QJsonDocument::fromJson(f.readAll()).object();
+        f.close();
+        QJsonArray nodes = root.value(u"nodes"_s).toArray();
+        for (qsizetype i = 0; i < nodes.size(); ++i) {
+            QJsonObject n = nodes.at(i).toObject();
+            n.insert(u"status_port"_s, 0);
+            nodes.replace(i, n);
+        }
+        root.insert(u"nodes"_s, nodes);
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QJsonDocument(root).toJson());
+    }
+    Child *child = startNodes(config, {u"Hill"_s, u"Jaquez"_s});
+    QVERIFY2(child, qPrintable(u"herd did not start"_s + diagnostics()));
+    static const QRegularExpression line(u"^herd: (\\S+) status on (http://127\\.0\\.0\\.1:[0-9]+/)$"_s,
+                                         QRegularExpression::MultilineOption);
+    QHash<QString, QString> urls;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+        child->drain();
+        for (auto it = line.globalMatch(QString::fromLocal8Bit(child->err)); it.hasNext();) {
+            const auto m = it.next();
+            urls.insert(m.captured(1), m.captured(2));
+        }
+        return urls.size() == 2;
+    }()), kStartTimeoutMs);
+    QVERIFY2(urls.contains(u"Hill"_s) && urls.contains(u"Jaquez"_s), child->err.constData());
+
+    // Some traffic, then the numbers.
+    const QByteArray t = clientTime(1);
+    QVERIFY(isAtReply(iamat(m_ports.value(u"Hill"_s), "e2e-status", "+1-2", t), "Hill", "e2e-status", "+1-2", t));
+    QNetworkAccessManager nam;
+    QByteArray body;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+        std::unique_ptr<QNetworkReply> reply(nam.get(QNetworkRequest(QUrl(urls.value(u"Jaquez"_s) + u"metrics"_s))));
+        QSignalSpy finished(reply.get(), &QNetworkReply::finished);
+        if (!reply->isFinished() && !finished.wait(5000))
+            return false;
+        body = reply->readAll();
+        return reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt() == 200
+            && body.contains("herd_floods_received_total{node=\"Jaquez\",peer=\"Hill\"} 1\n");
+    }()), kFloodTimeoutMs);
+    QVERIFY2(body.contains("herd_clients_known{node=\"Jaquez\"} 1\n"), body.constData());
+    QVERIFY2(body.contains("herd_peer_up{node=\"Jaquez\",peer=\"Hill\"} 1\n"), body.constData());
+    QVERIFY2(body.contains("herd_build_info{version=\"" HERD_VERSION "\""), body.constData());
+}
