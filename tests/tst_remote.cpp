@@ -202,6 +202,8 @@ private:
     std::vector<std::unique_ptr<FakeEndpoint>> m_endpoints;
     QList<MonitorBatchPtr> m_batches;
     bool m_unknownConfigKeys = false;   // as a herd newer than this monitor would send
+    std::unique_ptr<QSignalSpy> m_spy;  // collect()'s, on m_spyTarget
+    const herd::RemoteHerd *m_spyTarget = nullptr;
 };
 
 void tst_Remote::initTestCase()
@@ -243,6 +245,8 @@ void tst_Remote::cleanup()
     m_herd.reset();
     m_batches.clear();
     m_unknownConfigKeys = false;
+    m_spy.reset();
+    m_spyTarget = nullptr;
     m_dir.reset();
 }
 
@@ -275,7 +279,13 @@ QByteArray tst_Remote::statusBody(const QString &node) const
 
 bool tst_Remote::collect(herd::RemoteHerd &remote, const std::function<bool(const MonitorBatch &)> &done, int timeoutMs)
 {
-    QSignalSpy spy(&remote, &herd::RemoteHerd::batchReady);
+    // One spy for the remote's whole life: a batch emitted between two collect() calls waits
+    // in it (unacknowledged, so the remote keeps merging) instead of being lost.
+    if (m_spyTarget != &remote) {
+        m_spy = std::make_unique<QSignalSpy>(&remote, &herd::RemoteHerd::batchReady);
+        m_spyTarget = &remote;
+    }
+    QSignalSpy &spy = *m_spy;
     return QTest::qWaitFor([&] {
         bool met = false;
         while (!spy.isEmpty()) {
