@@ -5,6 +5,7 @@
 #include "clienttablemodel.h"
 #include "demotraffic.h"
 #include "mainwindow.h"
+#include "remoteherd.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -234,7 +235,12 @@ int main(int argc, char **argv)
         QStringLiteral("Diagnostics on stderr as \"text\" (default; journald-friendly when not on a terminal) "
                        "or \"json\" (one object per line). Filter with QT_LOGGING_RULES."),
         QStringLiteral("FORMAT"), QStringLiteral("text"));
-    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt, logFormatOpt});
+    const QCommandLineOption connectOpt(QStringLiteral("connect"),
+        QStringLiteral("Monitor: watch a herd running elsewhere through the status endpoint of any of its nodes\n"
+                       "(host:port or http://host:port/), instead of hosting one."),
+        QStringLiteral("URL"));
+    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt, logFormatOpt,
+                       connectOpt});
     // Parsed before any application object exists: a bad option must be a one-line error even
     // where no display is available for the GUI application.
     QStringList args;
@@ -267,6 +273,18 @@ int main(int argc, char **argv)
         return fail(QStringLiteral("--log-format: must be \"text\" or \"json\", not \"%1\"").arg(format));
     if (!parser.positionalArguments().isEmpty())
         return fail(QStringLiteral("unexpected argument \"%1\" (see --help)").arg(parser.positionalArguments().constFirst()));
+
+    QUrl remoteUrl;
+    if (parser.isSet(connectOpt)) {
+        for (const QCommandLineOption &other : {headless, configOpt, nodeOpt, printConfig, demoOpt}) {
+            if (parser.isSet(other))
+                return fail(QStringLiteral("--connect cannot be combined with --%1").arg(other.names().constFirst()));
+        }
+        remoteUrl = herd::RemoteHerd::endpointUrl(parser.value(connectOpt));
+        if (!remoteUrl.isValid())
+            return fail(QStringLiteral("--connect: not a status endpoint address (host:port or http://host:port/): \"%1\"")
+                            .arg(parser.value(connectOpt)));
+    }
 
     herd::HerdConfig config;
     if (parser.isSet(configOpt)) {
@@ -323,7 +341,10 @@ int main(int argc, char **argv)
     }
 
     herd::MainWindow window;
-    window.loadHerd(config, hosted);
+    if (remoteUrl.isValid())
+        window.connectRemote(remoteUrl);
+    else
+        window.loadHerd(config, hosted);
     window.show();
     herd::DemoTraffic demo;
     if (parser.isSet(demoOpt)) {
@@ -340,7 +361,11 @@ int main(int argc, char **argv)
         const QString file = parser.value(screenshotOpt);
         const bool wantClients = parser.isSet(demoOpt);
         QObject::connect(&window, &herd::MainWindow::batchShown, &window, [&window, file, wantClients](const herd::MonitorBatchPtr &batch) {
+            if (batch->stats.isEmpty())
+                return;
             for (const herd::NodeStats &s : batch->stats) {
+                if (!s.running)
+                    return;
                 for (const herd::LinkInfo &l : s.links) {
                     if (!l.up || l.stats.acksReceived < 2)
                         return;

@@ -2,10 +2,12 @@
 #include "clienttablemodel.h"
 #include "consolewidget.h"
 #include "herdhost.h"
+#include "herdsource.h"
 #include "linktablemodel.h"
 #include "mapview.h"
 #include "nodetablemodel.h"
 #include "propagation.h"
+#include "remoteherd.h"
 #include "topologyview.h"
 #include "trafficinspector.h"
 
@@ -16,6 +18,7 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QMenuBar>
@@ -77,6 +80,7 @@ MainWindow::MainWindow(QWidget *parent)
     buildDocks();
     buildActions();
 
+    m_statusSource = new QLabel(this);
     m_statusNodes = new QLabel(this);
     m_statusLinks = new QLabel(this);
     m_statusClients = new QLabel(this);
@@ -85,14 +89,15 @@ MainWindow::MainWindow(QWidget *parent)
     m_statusLinks->setToolTip(tr("Peer links up, as seen from the hosted nodes (each link counted once per end)"));
     m_statusClients->setToolTip(tr("Clients known to the herd"));
     m_statusRate->setToolTip(tr("Protocol lines in and out per second, all hosted nodes"));
-    for (QLabel *l : {m_statusNodes, m_statusLinks, m_statusClients, m_statusRate})
+    m_statusSource->setToolTip(tr("Where the herd shown runs"));
+    for (QLabel *l : {m_statusSource, m_statusNodes, m_statusLinks, m_statusClients, m_statusRate})
         statusBar()->addPermanentWidget(l);
 
     connect(m_topology, &TopologyView::nodeSelected, this, &MainWindow::showNodeDetails);
     connect(m_topology, &TopologyView::startStopRequested, this, &MainWindow::toggleNode);
     connect(m_topology, &TopologyView::linkCutRequested, this, [this](const QString &a, const QString &b, bool cut) {
-        if (m_host)
-            m_host->setLinkCut(a, b, cut);
+        if (m_source)
+            m_source->setLinkCut(a, b, cut);
     });
     connect(m_propagation, &PropagationView::updateChosen, this, [this](const QByteArray &client) {
         const QModelIndex index = m_clientModel->indexOfClient(client);
@@ -115,8 +120,24 @@ MainWindow::MainWindow(QWidget *parent)
 
 MainWindow::~MainWindow()
 {
-    if (m_host)
-        m_host->shutdown();
+    if (m_source)
+        m_source->shutdown();
+}
+
+HerdHost *MainWindow::host() const
+{
+    const auto *local = qobject_cast<const LocalHerdSource *>(m_source.get());
+    return local ? local->host() : nullptr;
+}
+
+bool MainWindow::isRemote() const
+{
+    return qobject_cast<const RemoteHerdSource *>(m_source.get()) != nullptr;
+}
+
+QString MainWindow::attachedTo() const
+{
+    return m_source ? m_source->description() : QString();
 }
 
 QItemSelectionModel *MainWindow::clientSelection() const
@@ -193,6 +214,9 @@ void MainWindow::buildActions()
     auto *open = file->addAction(tr("&Open herd config…"), this, &MainWindow::openConfigDialog);
     open->setShortcut(QKeySequence::Open);
     open->setToolTip(tr("Load a herd config (JSON) and host its nodes here"));
+    auto *connectAction = file->addAction(tr("&Connect to herd…"), this, &MainWindow::connectDialog);
+    connectAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    connectAction->setToolTip(tr("Watch headless nodes in other processes or hosts through their status endpoint"));
     file->addAction(tr("Save topology &picture…"), this, &MainWindow::saveTopologyPicture)
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
     file->addSeparator();
@@ -203,6 +227,7 @@ void MainWindow::buildActions()
     file->addAction(tr("&Quit"), this, &QWidget::close)->setShortcut(QKeySequence::Quit);
 
     auto *herdMenu = menuBar()->addMenu(tr("&Herd"));
+    herdMenu->setToolTipsVisible(true);   // a disabled action says why (a remote herd)
     auto *startAll = herdMenu->addAction(tr("&Start all nodes"), this, [this] { setAllNodesRunning(true); });
     startAll->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R));
     auto *stopAll = herdMenu->addAction(tr("S&top all nodes"), this, [this] { setAllNodesRunning(false); });
@@ -213,6 +238,9 @@ void MainWindow::buildActions()
     });
     toggle->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_T));
     toggle->setToolTip(tr("Start or stop the node selected in the topology (Ctrl+T). Right-click a link to cut or restore it."));
+    m_controlActions = {startAll, stopAll, toggle};
+    for (QAction *a : std::as_const(m_controlActions))
+        a->setData(a->toolTip());   // the tooltip to restore when back in-process
 
     m_viewMenu = menuBar()->addMenu(tr("&View"));
     m_viewMenu->addAction(tr("Zoom &in"), m_topology, &TopologyView::zoomIn)->setShortcut(QKeySequence::ZoomIn);
@@ -258,26 +286,86 @@ void MainWindow::buildActions()
 
 void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted)
 {
-    if (m_host)
-        m_host->shutdown();
-    m_config = config;
+    attach(std::make_unique<LocalHerdSource>(config, hosted));
+}
+
+void MainWindow::connectRemote(const QUrl &statusUrl)
+{
+    auto source = std::make_unique<RemoteHerdSource>(statusUrl);
+    const QString url = source->url().toString();
+    if (!url.isEmpty()) {
+        QSettings settings;
+        QStringList recent = settings.value(QStringLiteral("remote/recent")).toStringList();
+        recent.removeAll(url);
+        recent.prepend(url);
+        settings.setValue(QStringLiteral("remote/recent"), recent.mid(0, 10));
+    }
+    setWindowFilePath(QString());
+    attach(std::move(source));
+}
+
+void MainWindow::attach(std::unique_ptr<HerdSource> source)
+{
+    if (m_source)
+        m_source->shutdown();
+    m_source = std::move(source);
     m_lastStats.clear();
     m_lastRateUs = 0;
     m_clientModel->clear();
-    m_host = std::make_unique<HerdHost>(config, hosted);
-    m_host->setMonitoring(true);
-    m_host->setStatsInterval(0);   // the monitor batches carry the stats
-    connect(m_host.get(), &HerdHost::batchReady, this, &MainWindow::applyBatch);
-    connect(m_host.get(), &HerdHost::started, this, [this](bool ok, const QString &error) {
-        if (!ok)
-            QMessageBox::critical(this, tr("herd"), tr("The herd could not start:\n%1").arg(error));
+    showHerd(HerdConfig(), {});   // until the source says what it shows
+    m_nodeModel->applyStats({});
+    m_linkModel->applyStats({});
+    connect(m_source.get(), &HerdSource::herdKnown, this, &MainWindow::showHerd);
+    connect(m_source.get(), &HerdSource::batchReady, this, &MainWindow::applyBatch);
+    connect(m_source.get(), &HerdSource::failed, this, [this](const QString &error) {
+        QMessageBox::critical(this, tr("herd"), tr("The herd could not start:\n%1").arg(error));
     });
+    connect(m_source.get(), &HerdSource::problem, this, [this](const QString &message) {
+        statusBar()->showMessage(message, 10000);
+        Q_EMIT sourceProblem(message);
+    });
+
+    // Start/stop and cut/restore only where the nodes are ours; otherwise say why not.
+    const QString unavailable = m_source->controlUnavailableReason();
+    for (QAction *a : std::as_const(m_controlActions)) {
+        a->setEnabled(unavailable.isEmpty());
+        a->setToolTip(unavailable.isEmpty() ? a->data().toString() : unavailable);
+    }
+    m_topology->setControlsUnavailable(unavailable);
+    const QString what = m_source->description();
+    setWindowTitle(isRemote() ? tr("herd monitor — attached to %1").arg(what) : tr("herd monitor"));
+    m_statusSource->setText(isRemote() ? tr("Remote: %1").arg(what) : tr("In-process"));
+    m_source->start();
+}
+
+void MainWindow::showHerd(const HerdConfig &config, const QStringList &shown)
+{
+    m_config = config;
     m_topology->setHerd(config);
-    const QStringList names = hosted.isEmpty() ? config.nodeNames() : hosted;
-    m_traffic->setNodes(names);
-    m_clientModel->setNodeCount(int(names.size()));
+    m_traffic->setNodes(shown);
+    m_clientModel->setNodeCount(int(shown.size()));
     updateConsoleTargets({});
-    m_host->start();
+}
+
+void MainWindow::connectDialog()
+{
+    QStringList recent = QSettings().value(QStringLiteral("remote/recent")).toStringList();
+    if (recent.isEmpty())
+        recent.append(QStringLiteral("127.0.0.1:9100"));
+    bool ok = false;
+    const QString text = QInputDialog::getItem(
+        this, tr("Connect to herd"),
+        tr("Status endpoint of any node of the herd (host:port or http://host:port/):"),
+        recent, 0, true, &ok);
+    if (!ok || text.trimmed().isEmpty())
+        return;
+    const QUrl url = RemoteHerd::endpointUrl(text);
+    if (!url.isValid()) {
+        QMessageBox::warning(this, tr("Connect to herd"),
+                             tr("%1 is not a status endpoint address (expected host:port or http://host:port/)").arg(text));
+        return;
+    }
+    connectRemote(url);
 }
 
 void MainWindow::updateConsoleTargets(const QList<NodeStats> &stats)
@@ -344,8 +432,8 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
     updateStatus(*batch);
     if (!m_selectedNode.isEmpty())
         showNodeDetails(m_selectedNode);
-    if (m_host)
-        m_host->batchApplied();
+    if (m_source)
+        m_source->batchApplied();
     Q_EMIT batchShown(batch);
 }
 
@@ -408,14 +496,14 @@ void MainWindow::showNodeDetails(const QString &node)
 
 void MainWindow::toggleNode(const QString &node)
 {
-    if (!m_host)
+    if (!m_source || !m_source->controlUnavailableReason().isEmpty())
         return;
     for (const NodeStats &s : std::as_const(m_lastStats)) {
         if (s.name == node) {
             if (s.running)
-                m_host->stopNode(node);
+                m_source->stopNode(node);
             else
-                m_host->startNode(node);
+                m_source->startNode(node);
             return;
         }
     }
@@ -423,13 +511,13 @@ void MainWindow::toggleNode(const QString &node)
 
 void MainWindow::setAllNodesRunning(bool running)
 {
-    if (!m_host)
+    if (!m_source || !m_source->controlUnavailableReason().isEmpty())
         return;
     for (const NodeStats &s : std::as_const(m_lastStats)) {
         if (running && !s.running)
-            m_host->startNode(s.name);
+            m_source->startNode(s.name);
         else if (!running && s.running)
-            m_host->stopNode(s.name);
+            m_source->stopNode(s.name);
     }
 }
 

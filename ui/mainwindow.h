@@ -4,6 +4,7 @@
 
 #include <QMainWindow>
 #include <QStringList>
+#include <QUrl>
 #include <memory>
 
 class QAction;
@@ -16,6 +17,7 @@ namespace herd {
 class ClientTableModel;
 class ConsoleWidget;
 class HerdHost;
+class HerdSource;
 class LinkTableModel;
 class MapView;
 class NodeTableModel;
@@ -23,8 +25,9 @@ class PropagationView;
 class TopologyView;
 class TrafficInspector;
 
-// The monitor: composes the herd (in its network thread), the models and the views, and
-// applies each monitor batch to all of them at once.
+// The monitor: composes the herd source (an in-process herd in its network thread, or a
+// remote one through its status endpoints), the models and the views, and applies each monitor
+// batch to all of them at once.
 class MainWindow final : public QMainWindow {
     Q_OBJECT
 public:
@@ -34,9 +37,14 @@ public:
     // Starts hosting `config` (the nodes named in `hosted`, or all), replacing any herd shown.
     void loadHerd(const HerdConfig &config, const QStringList &hosted = {});
     bool openConfigFile(const QString &fileName);   // false: the error was shown
+    // Watches a herd running elsewhere through the status endpoint at `statusUrl` (any node's;
+    // host:port is enough), replacing any herd shown. Start/stop and cut/restore are disabled.
+    void connectRemote(const QUrl &statusUrl);
+    bool isRemote() const;
+    QString attachedTo() const;   // "in-process herd" or the status URL
 
     // For tests and the screenshot tool.
-    HerdHost *host() const { return m_host.get(); }
+    HerdHost *host() const;   // nullptr when watching a remote herd
     TopologyView *topology() const { return m_topology; }
     TrafficInspector *traffic() const { return m_traffic; }
     ConsoleWidget *console() const { return m_console; }
@@ -50,6 +58,7 @@ public:
 
 Q_SIGNALS:
     void batchShown(const herd::MonitorBatchPtr &batch);   // after every view has applied it
+    void sourceProblem(const QString &message);             // also shown in the status bar
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -57,6 +66,9 @@ protected:
 private:
     void buildActions();
     void buildDocks();
+    void attach(std::unique_ptr<HerdSource> source);
+    void showHerd(const HerdConfig &config, const QStringList &shown);
+    void connectDialog();
     void applyBatch(const MonitorBatchPtr &batch);
     void updateStatus(const MonitorBatch &batch);
     void updateConsoleTargets(const QList<NodeStats> &stats);
@@ -69,7 +81,7 @@ private:
     void restoreSettings();
     void saveSettings() const;
 
-    std::unique_ptr<HerdHost> m_host;
+    std::unique_ptr<HerdSource> m_source;
     HerdConfig m_config;
     QList<NodeStats> m_lastStats;
     qint64 m_lastRateUs = 0;
@@ -88,10 +100,12 @@ private:
     QTableView *m_nodeTable = nullptr;
     QTableView *m_linkTable = nullptr;
     QLabel *m_nodeDetails = nullptr;
+    QLabel *m_statusSource = nullptr;
     QLabel *m_statusNodes = nullptr;
     QLabel *m_statusLinks = nullptr;
     QLabel *m_statusClients = nullptr;
     QLabel *m_statusRate = nullptr;
+    QList<QAction *> m_controlActions;   // only for a herd hosted here
     QAction *m_darkAction = nullptr;
     QAction *m_pauseAction = nullptr;
     QMenu *m_viewMenu = nullptr;

@@ -894,9 +894,12 @@ QMenu *TopologyView::createContextMenu(const QPointF &scenePos, QWidget *parent)
         auto *menu = new QMenu(parent);
         menu->addSection(name);
         QAction *toggle = menu->addAction(hosted && it->running ? tr("Stop node") : tr("Start node"));
-        toggle->setEnabled(hosted);   // a node in another process is not ours to start or stop
-        if (!hosted)
+        toggle->setEnabled(hosted && m_controlsUnavailable.isEmpty());   // a node in another process is not ours to start or stop
+        if (!m_controlsUnavailable.isEmpty())
+            toggle->setToolTip(m_controlsUnavailable);
+        else if (!hosted)
             toggle->setToolTip(tr("%1 is not hosted in this process").arg(name));
+        menu->setToolTipsVisible(true);
         connect(toggle, &QAction::triggered, this, [this, name] { Q_EMIT startStopRequested(name); });
         return menu;
     }
@@ -907,7 +910,10 @@ QMenu *TopologyView::createContextMenu(const QPointF &scenePos, QWidget *parent)
         auto *menu = new QMenu(parent);
         menu->addSection(edgeName(a, b));
         QAction *toggle = menu->addAction(cut ? tr("Restore link") : tr("Cut link"));
-        toggle->setEnabled(m_stats.contains(a) || m_stats.contains(b));
+        toggle->setEnabled((m_stats.contains(a) || m_stats.contains(b)) && m_controlsUnavailable.isEmpty());
+        if (!m_controlsUnavailable.isEmpty())
+            toggle->setToolTip(m_controlsUnavailable);
+        menu->setToolTipsVisible(true);
         connect(toggle, &QAction::triggered, this, [this, a, b, cut] { Q_EMIT linkCutRequested(a, b, !cut); });
         return menu;
     }

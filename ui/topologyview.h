@@ -52,6 +52,9 @@ public:
     // The menu a right-click at `scenePos` opens (node: start/stop; link: cut/restore), or
     // nullptr over empty space. The caller owns it. Public so tests can trigger its actions.
     QMenu *createContextMenu(const QPointF &scenePos, QWidget *parent = nullptr);
+    // Non-empty: start/stop and cut/restore are shown disabled with `reason` as their tooltip
+    // (a herd watched remotely is not ours to control).
+    void setControlsUnavailable(const QString &reason) { m_controlsUnavailable = reason; }
     // The text shown when hovering a node or link (HTML), empty for none.
     QString toolTipFor(const QGraphicsItem *item) const;
 
@@ -120,6 +123,7 @@ private:
     QString m_lastSelected;
     bool m_autoFit = true;        // until the user zooms or pans, resizing keeps everything in view
     bool m_draggingNode = false;
+    QString m_controlsUnavailable;
 };
 
 } // namespace herd
