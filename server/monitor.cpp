@@ -42,6 +42,24 @@ qint64 nowUs()
 }
 } // namespace
 
+void LatestUpdates::put(StoredUpdate update)
+{
+    const auto key = qMakePair(update.node, update.client);
+    const auto it = m_index.constFind(key);
+    if (it != m_index.cend()) {
+        m_updates[*it] = std::move(update);
+    } else {
+        m_index.insert(key, m_updates.size());
+        m_updates.append(std::move(update));
+    }
+}
+
+QList<StoredUpdate> LatestUpdates::take()
+{
+    m_index.clear();
+    return std::exchange(m_updates, {});
+}
+
 EventStream::EventStream(std::function<QList<NodeStats>()> statsSource, QObject *parent)
     : QObject(parent), m_statsSource(std::move(statsSource)), m_timer(new QTimer(this))
 {
@@ -78,18 +96,11 @@ void EventStream::stored(const QString &node, QByteArrayView client, protocol::T
                          const protocol::Location &where, QByteArrayView atLine, const QString &from)
 {
     const qint64 now = nowUs();
-    StoredUpdate update{node, client.toByteArray(), time, where.lat, where.lng, atLine.toByteArray(), now};
-    // Last wins per (node, client): only the newest location matters to the views.
-    const auto key = qMakePair(node, update.client);
-    auto it = m_storedIndex.constFind(key);
-    if (it != m_storedIndex.cend()) {
-        m_stored[*it] = update;
-    } else {
-        m_storedIndex.insert(key, m_stored.size());
-        m_stored.append(update);
-    }
+    const QByteArray id = client.toByteArray();   // shared by the update and the hop
+    // Only the newest location per (node, client) matters to the views.
+    m_stored.put(StoredUpdate{node, id, time, where.lat, where.lng, atLine.toByteArray(), now});
     if (m_hops.size() < kMaxHops)
-        m_hops.append(FloodHop{update.client, time, from, node, now});
+        m_hops.append(FloodHop{id, time, from, node, now});
     else
         ++m_hopsDropped;
 }
@@ -106,8 +117,7 @@ void EventStream::flush()
     m_ring.clear();
     m_ringStart = 0;
     batch->trafficDropped = std::exchange(m_trafficDropped, 0);
-    batch->stored = std::exchange(m_stored, {});
-    m_storedIndex.clear();
+    batch->stored = m_stored.take();
     batch->hops = std::exchange(m_hops, {});
     batch->hopsDropped = std::exchange(m_hopsDropped, 0);
     if (m_statsSource)

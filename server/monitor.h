@@ -78,6 +78,19 @@ struct MonitorBatch {
 };
 using MonitorBatchPtr = std::shared_ptr<const MonitorBatch>;
 
+// Stored updates merged by meaning until the next batch: the last one per (node, client) wins,
+// in the order each pair first appeared.
+class LatestUpdates {
+public:
+    void put(StoredUpdate update);
+    QList<StoredUpdate> take();   // and start over
+    qsizetype size() const { return m_updates.size(); }
+
+private:
+    QHash<QPair<QString, QByteArray>, qsizetype> m_index;
+    QList<StoredUpdate> m_updates;
+};
+
 class EventStream final : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(EventStream)
@@ -115,8 +128,7 @@ private:
     std::vector<TrafficRow> m_ring;
     qsizetype m_ringStart = 0;
     quint64 m_trafficDropped = 0;
-    QHash<QPair<QString, QByteArray>, qsizetype> m_storedIndex;
-    QList<StoredUpdate> m_stored;
+    LatestUpdates m_stored;
     QList<FloodHop> m_hops;
     quint64 m_hopsDropped = 0;
 };

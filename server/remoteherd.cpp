@@ -364,16 +364,8 @@ void RemoteHerd::merge(const QString &node, MonitorBatch &&batch)
         m_trafficDropped += quint64(overflow);
     }
     // Stored: last wins per (node, client).
-    for (StoredUpdate &u : batch.stored) {
-        const auto key = qMakePair(u.node, u.client);
-        const auto it = m_storedIndex.constFind(key);
-        if (it != m_storedIndex.cend()) {
-            m_stored[*it] = std::move(u);
-        } else {
-            m_storedIndex.insert(key, m_stored.size());
-            m_stored.append(std::move(u));
-        }
-    }
+    for (StoredUpdate &u : batch.stored)
+        m_stored.put(std::move(u));
     // Hops: the first kMaxHops.
     m_hopsDropped += batch.hopsDropped;
     for (FloodHop &h : batch.hops) {
@@ -396,8 +388,7 @@ void RemoteHerd::flush()
     std::stable_sort(batch->traffic.begin(), batch->traffic.end(),
                      [](const TrafficRow &a, const TrafficRow &b) { return a.timeUs < b.timeUs; });
     batch->trafficDropped = std::exchange(m_trafficDropped, 0);
-    batch->stored = std::exchange(m_stored, {});
-    m_storedIndex.clear();
+    batch->stored = m_stored.take();
     batch->hops = std::exchange(m_hops, {});
     std::stable_sort(batch->hops.begin(), batch->hops.end(),
                      [](const FloodHop &a, const FloodHop &b) { return a.timeUs < b.timeUs; });

@@ -102,8 +102,7 @@ private:
     // Merged since the last batch (EventStream's bounds and rules).
     QList<TrafficRow> m_traffic;
     quint64 m_trafficDropped = 0;
-    QHash<QPair<QString, QByteArray>, qsizetype> m_storedIndex;
-    QList<StoredUpdate> m_stored;
+    LatestUpdates m_stored;
     QList<FloodHop> m_hops;
     quint64 m_hopsDropped = 0;
 };
