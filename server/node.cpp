@@ -361,8 +361,15 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
 {
     Q_UNUSED(final);
     ++m_counters.linesIn;
-    c.lastLineAtMs = nowMs();
-    m_log.line(NodeLog::Dir::In, c.label, line);
+    // One clock read per line: the receive time of an IAMAT, the idle check and the log's time
+    // of the line and of everything it causes to be logged (clock reads were a visible share
+    // per line; one time for all of it also keeps the log's times in order).
+    const protocol::Timestamp outerTime = m_lineTime;
+    const qint64 outerMs = m_lineMs;
+    m_lineTime = protocol::now();
+    m_lineMs = m_lineTime.sec * 1000 + m_lineTime.nsec / 1'000'000;
+    c.lastLineAtMs = m_lineMs;
+    m_log.line(NodeLog::Dir::In, c.label, line, m_lineMs);
     // Recorded before it is handled, so the inspector shows it before its reply; its kind is
     // known once handled.
     const qsizetype slot = m_events ? m_events->line(m_name, Direction::In, LineKind::Invalid, c.label, line) : -1;
@@ -370,6 +377,8 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
     dispatchLine(c, line);
     if (slot >= 0)
         m_events->setKind(slot, m_inKind);
+    m_lineTime = outerTime;
+    m_lineMs = outerMs;
 }
 
 void Node::dispatchLine(Connection &c, QByteArrayView line)
@@ -505,14 +514,14 @@ void Node::afterBatch()
 
 void Node::event(QByteArrayView who, LineKind kind, const QString &text)
 {
-    m_log.event(who, text);
+    m_log.event(who, text, m_lineMs);
     if (m_events)
         m_events->line(m_name, Direction::Event, kind, who.toByteArray(), text.toUtf8());
 }
 
 void Node::error(QByteArrayView who, const QString &text)
 {
-    m_log.error(who, text);
+    m_log.error(who, text, m_lineMs);
     if (m_events)
         m_events->line(m_name, Direction::Event, LineKind::Error, who.toByteArray(), text.toUtf8());
 }
@@ -520,7 +529,7 @@ void Node::error(QByteArrayView who, const QString &text)
 void Node::sendTo(Connection &c, QByteArrayView text, LineKind kind)
 {
     ++m_counters.linesOut;
-    m_log.line(NodeLog::Dir::Out, c.label, text);
+    m_log.line(NodeLog::Dir::Out, c.label, text, m_lineMs);
     if (m_events)
         m_events->line(m_name, Direction::Out, kind, c.label, text);
     c.sendLine(text);
@@ -545,7 +554,7 @@ void Node::handleClientLine(Connection &c, QByteArrayView line)
         return;
     case Kind::Iamat: {
         ++m_counters.iamat;
-        const QByteArray at = protocol::formatAt(m_nameBytes, protocol::now(), m);
+        const QByteArray at = protocol::formatAt(m_nameBytes, m_lineMs >= 0 ? m_lineTime : protocol::now(), m);
         m_inKind = LineKind::Iamat;
         sendTo(c, at, LineKind::AtReply);
         storeAndFlood(m, at, nullptr);
@@ -593,7 +602,7 @@ void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayVi
         QByteArray text = atLine;
         text.append('\n').append(compactJson(answer)).append('\n');
         ++m_counters.linesOut;
-        m_log.line(NodeLog::Dir::Out, it->second->label, text);
+        m_log.line(NodeLog::Dir::Out, it->second->label, text, m_lineMs);
         if (m_events)
             m_events->line(m_name, Direction::Out, LineKind::WhatsatReply, it->second->label, text);
         text.append('\n');

@@ -129,6 +129,10 @@ private:
 
     LocationStore m_store;
     NodeLog m_log;
+    // While a received line is handled: when it was received (read once per line), and the
+    // same in ms since the epoch; m_lineMs is -1 outside a line.
+    protocol::Timestamp m_lineTime;
+    qint64 m_lineMs = -1;
     Journal m_journal;
     EventStream *m_events = nullptr;
     LineKind m_inKind{};                // what the line being handled turned out to be
