@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -93,7 +94,7 @@ private:
 
     // "2024-05-20T12:34:56.789Z" (Qt::ISODateWithMs in UTC), rendered by QDateTime once per
     // second; within a second only the milliseconds change.
-    void appendStamp(qint64 ms)
+    void stamp(qint64 ms)
     {
         if (ms != m_stampMs) {
             if (ms >= 0 && m_stampMs >= 0 && ms / 1000 == m_stampMs / 1000 && m_stampText.size() >= 5) {
@@ -108,34 +109,87 @@ private:
             }
             m_stampMs = ms;
         }
-        m_text.append(m_stampText);
     }
 
-    // Renders a batch of records into m_text, in the file's text format.
+    // Renders a batch of records into m_text (m_textSize bytes), in the file's text format.
+    // Written through a pointer, not appended piece by piece: this is most of the writer's work.
     void render(const QByteArray &records)
     {
-        m_text.resize(0);
+        m_textSize = 0;
         const char *p = records.constData();
         const char *end = p + records.size();
         while (p < end) {
             RecordHeader h;
             std::memcpy(&h, p, sizeof h);
             p += sizeof h;
-            appendStamp(h.ms);
-            const char sep[3] = {' ', h.dir, ' '};
-            m_text.append(sep, 3).append(p, h.whoBytes).append(' ');
+            const QByteArrayView who(p, h.whoBytes);
             p += h.whoBytes;
-            protocol::appendEscapedPrefix(m_text, QByteArrayView(p, h.keptBytes), h.textBytes,
-                                          NodeLog::kMaxTextBytes);
+            const QByteArrayView text(p, h.keptBytes);
             p += h.keptBytes;
-            m_text.append('\n');
+            stamp(h.ms);
+            const bool asIs = h.textBytes == h.keptBytes && allPlain(text);
+            if (!asIs) {   // rare: escapes or a truncated line
+                m_escaped.resize(0);
+                protocol::appendEscapedPrefix(m_escaped, text, h.textBytes, NodeLog::kMaxTextBytes);
+            }
+            const QByteArrayView shown = asIs ? text : QByteArrayView(m_escaped);
+            char *out = reserveText(m_stampText.size() + 3 + who.size() + 1 + shown.size() + 1);
+            out = put(out, m_stampText);
+            *out++ = ' ';
+            *out++ = h.dir;
+            *out++ = ' ';
+            out = put(out, who);
+            *out++ = ' ';
+            out = put(out, shown);
+            *out++ = '\n';
+            m_textSize = out - m_text.constData();
         }
+    }
+
+    // Room for `bytes` more at m_textSize; returns where to write them.
+    char *reserveText(qsizetype bytes)
+    {
+        if (m_textSize + bytes > m_text.size())
+            m_text.resize(std::max(m_text.size() * 2, m_textSize + bytes + 64 * 1024));
+        return m_text.data() + m_textSize;
+    }
+    static char *put(char *out, QByteArrayView bytes)
+    {
+        std::memcpy(out, bytes.data(), size_t(bytes.size()));
+        return out + bytes.size();
+    }
+
+    // Whether every byte shows as itself once escaped (printable ASCII, not a backslash). Eight
+    // bytes at a time: a word has a byte below 0x20, above 0x7e or equal to '\\' exactly when the
+    // matching bit trick below is non-zero (each is exact as a yes/no for the whole word).
+    static bool allPlain(QByteArrayView text)
+    {
+        constexpr quint64 ones = 0x0101010101010101ULL;
+        constexpr quint64 highs = 0x8080808080808080ULL;
+        const char *p = text.data();
+        qsizetype n = text.size();
+        quint64 bad = 0;
+        for (; n >= 8; p += 8, n -= 8) {
+            quint64 x;
+            std::memcpy(&x, p, 8);
+            const quint64 below = (x - ones * 0x20) & ~x;           // some byte < 0x20
+            const quint64 above = (x + ones * (127 - 0x7e)) | x;    // some byte > 0x7e
+            const quint64 b = x ^ (ones * '\\');
+            const quint64 slash = (b - ones) & ~b;                  // some byte == '\\'
+            bad |= (below | above | slash) & highs;
+        }
+        for (; n > 0; ++p, --n) {
+            const auto c = static_cast<unsigned char>(*p);
+            if (c < 0x20 || c > 0x7e || c == '\\')
+                return false;
+        }
+        return bad == 0;
     }
 
     void writeAll(int fd)
     {
         const char *p = m_text.constData();
-        qsizetype left = m_text.size();
+        qsizetype left = m_textSize;
         while (left > 0) {
             const ssize_t n = ::write(fd, p, size_t(left));
             if (n < 0 && errno == EINTR)
@@ -163,8 +217,8 @@ private:
                 render(job.records);
                 writeAll(job.fd);
                 // Give back the memory a burst needed, but keep a batch's worth.
-                if (m_text.capacity() > 4 * 1024 * 1024)
-                    m_text.squeeze();
+                if (m_text.size() > 4 * 1024 * 1024)
+                    m_text = QByteArray();
             }
             if (job.close)
                 ::close(job.fd);
@@ -191,7 +245,9 @@ private:
     bool m_waiting = false;   // the thread sleeps on m_wake: only then is a notify needed
     bool m_stop = false;
     // The writer thread's own, used without the lock.
-    QByteArray m_text;
+    QByteArray m_text;         // rendered batch: the first m_textSize bytes
+    qsizetype m_textSize = 0;
+    QByteArray m_escaped;      // one line's escaped text, when it needs escaping
     qint64 m_stampMs = -1;
     QByteArray m_stampText;
     std::thread m_thread;   // last: starts once everything above is constructed
