@@ -360,6 +360,8 @@ void Connection::readInput()
         closeFd(QStringLiteral("read failed: %1").arg(errnoString(err)));
         return;
     }
+    if (!m_in.isOverlong())
+        m_owner->connectionReadAhead(*this, m_in.pending());
     processInput(eof);
 }
 

@@ -28,6 +28,10 @@ public:
     virtual void connectionClosed(Connection &c, const QString &reason) = 0;
     // `c` has output to write: the owner flushes it once control returns to the event loop.
     virtual void connectionWantsFlush(Connection &c) = 0;
+    // What was read and is about to be handed out line by line (complete lines, maybe a partial
+    // tail), for the owner to look ahead (prefetch what the lines will touch). Acting on it is
+    // not allowed: the lines come through connectionLine() as usual.
+    virtual void connectionReadAhead(Connection &c, QByteArrayView buffered) { Q_UNUSED(c); Q_UNUSED(buffered); }
 protected:
     ~ConnectionOwner() = default;
 };

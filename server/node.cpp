@@ -13,6 +13,7 @@
 #include <QTcpServer>
 #include <QTimer>
 #include <cstdlib>
+#include <cstring>
 #include <netinet/in.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -478,6 +479,35 @@ bool Node::handshakeInProgress(const QString &peer) const
             return true;
     }
     return false;
+}
+
+void Node::connectionReadAhead(Connection &c, QByteArrayView buffered)
+{
+    // A read brings up to a few dozen pipelined IAMATs. Their store lookups are cache (and TLB)
+    // misses in a table of millions of clients, the largest single cost per IAMAT: start
+    // loading all their slots now, so the misses overlap while the lines are handled in order.
+    if (c.role != Client)
+        return;
+    constexpr int kMaxLines = 64;
+    const char *p = buffered.data();
+    const char *end = p + buffered.size();
+    for (int n = 0; n < kMaxLines && p < end; ++n) {
+        const char *nl = static_cast<const char *>(std::memchr(p, '\n', size_t(end - p)));
+        if (!nl)
+            return;
+        // Only the usual shape, "IAMAT <client> ...": anything else is left to the parser.
+        if (nl - p > 6 && std::memcmp(p, "IAMAT", 5) == 0 && protocol::isSpace(p[5])) {
+            const char *client = p + 6;
+            while (client < nl && protocol::isSpace(*client))
+                ++client;
+            const char *clientEnd = client;
+            while (clientEnd < nl && !protocol::isSpace(*clientEnd))
+                ++clientEnd;
+            if (clientEnd > client)
+                m_store.prefetch(QByteArrayView(client, clientEnd - client));
+        }
+        p = nl + 1;
+    }
 }
 
 void Node::connectionWantsFlush(Connection &c)

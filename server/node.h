@@ -93,6 +93,7 @@ private:
     void connectionEstablished(Connection &c) override;
     void connectionClosed(Connection &c, const QString &reason) override;
     void connectionWantsFlush(Connection &c) override;
+    void connectionReadAhead(Connection &c, QByteArrayView buffered) override;
 
     void accept(qintptr fd);
     void dispatchLine(Connection &c, QByteArrayView line);
