@@ -6,6 +6,7 @@
 // it reads end-of-file. Owning the descriptor also lets a node batch writes per event-loop pass.
 #include "framing.h"
 #include "poller.h"
+#include "protocol.h"
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QString>
@@ -94,6 +95,9 @@ public:
     qint64 openedAtMs = 0;
     qint64 lastLineAtMs = 0;      // 0: no complete line yet (slowloris check)
     QByteArray label;             // how logs name it: "client#7 127.0.0.1:40112", "peer Jaquez"
+    // When the lines now being handed out were read: one clock read per read, shared by the
+    // (often dozens of pipelined) lines it brought, which did arrive together.
+    protocol::Timestamp readAt;
 
 private:
     Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int maxLineBytes, qint64 maxOutputBytes);

@@ -362,12 +362,13 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
 {
     Q_UNUSED(final);
     ++m_counters.linesIn;
-    // One clock read per line: the receive time of an IAMAT, the idle check and the log's time
-    // of the line and of everything it causes to be logged (clock reads were a visible share
-    // per line; one time for all of it also keeps the log's times in order).
+    // No clock read per line: the time the line was read is the receive time of an IAMAT, the
+    // idle check's and the log's time of the line and of everything it causes to be logged
+    // (clock reads were a visible share per line; one time for all of it also keeps the log's
+    // times in order).
     const protocol::Timestamp outerTime = m_lineTime;
     const qint64 outerMs = m_lineMs;
-    m_lineTime = protocol::now();
+    m_lineTime = c.readAt;
     m_lineMs = m_lineTime.sec * 1000 + m_lineTime.nsec / 1'000'000;
     c.lastLineAtMs = m_lineMs;
     m_log.line(NodeLog::Dir::In, c.label, line, m_lineMs);
