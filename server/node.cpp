@@ -487,7 +487,8 @@ void Node::connectionReadAhead(Connection &c, QByteArrayView buffered)
     // A read brings up to a few dozen pipelined IAMATs. Their store lookups are cache (and TLB)
     // misses in a table of millions of clients, the largest single cost per IAMAT: start
     // loading all their slots now, so the misses overlap while the lines are handled in order.
-    if (c.role != Client)
+    const bool peer = c.role == PeerUp || c.role == Superseded;
+    if (c.role != Client && !peer)
         return;
     constexpr int kMaxLines = 64;
     const char *p = buffered.data();
@@ -496,16 +497,31 @@ void Node::connectionReadAhead(Connection &c, QByteArrayView buffered)
         const char *nl = static_cast<const char *>(std::memchr(p, '\n', size_t(end - p)));
         if (!nl)
             return;
-        // Only the usual shape, "IAMAT <client> ...": anything else is left to the parser.
-        if (nl - p > 6 && std::memcmp(p, "IAMAT", 5) == 0 && protocol::isSpace(p[5])) {
-            const char *client = p + 6;
-            while (client < nl && protocol::isSpace(*client))
-                ++client;
-            const char *clientEnd = client;
-            while (clientEnd < nl && !protocol::isSpace(*clientEnd))
-                ++clientEnd;
-            if (clientEnd > client)
-                m_store.prefetch(QByteArrayView(client, clientEnd - client));
+        // Only the usual shapes, "IAMAT <client> ..." from a client and "AT <origin> <skew>
+        // <client> ..." (a flood) from a neighbour: anything else is left to the parser.
+        const char *field = nullptr;
+        int skip = 0;
+        if (!peer && nl - p > 6 && std::memcmp(p, "IAMAT ", 6) == 0)
+            field = p + 6;
+        else if (peer && nl - p > 3 && std::memcmp(p, "AT ", 3) == 0) {
+            field = p + 3;
+            skip = 2;
+        }
+        if (field) {
+            for (;;) {
+                while (field < nl && protocol::isSpace(*field))
+                    ++field;
+                const char *fieldEnd = field;
+                while (fieldEnd < nl && !protocol::isSpace(*fieldEnd))
+                    ++fieldEnd;
+                if (skip-- > 0) {
+                    field = fieldEnd;
+                    continue;
+                }
+                if (fieldEnd > field)
+                    m_store.prefetch(QByteArrayView(field, fieldEnd - field));
+                break;
+            }
         }
         p = nl + 1;
     }
@@ -675,11 +691,32 @@ void Node::storeAndFlood(const protocol::Message &m, QByteArrayView atLine, Peer
     }
 }
 
+// Whether `line` is exactly its fields joined by single spaces (nothing before, after or
+// between them but one ' ' each).
+static bool isSingleSpaced(QByteArrayView line, const protocol::Message &m)
+{
+    qsizetype total = m.fieldCount - 1;
+    for (int i = 0; i < m.fieldCount; ++i)
+        total += m.fields[i].size();
+    if (total != line.size() || m.fields[0].data() != line.data())
+        return false;
+    for (int i = 1; i < m.fieldCount; ++i) {
+        if (m.fields[i].data()[-1] != ' ')
+            return false;
+    }
+    return true;
+}
+
 void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
 {
     const protocol::Message m = protocol::parse(line);
     if (m.kind == Kind::At) {
-        // Rebuilt with single spaces: the stored line is what every node answers WHATSAT with.
+        // Stored with single spaces: the stored line is what every node answers WHATSAT with.
+        // Nodes send it that way, so it is only rebuilt when it is not (no copy per flood).
+        if (isSingleSpaced(line, m)) {
+            storeAndFlood(m, line, &link);
+            return;
+        }
         QByteArray at;
         at.reserve(line.size());
         at.append("AT ", 3).append(m.origin).append(' ').append(m.skew).append(' ').append(m.client)
