@@ -601,7 +601,10 @@ void Node::handleClientLine(Connection &c, QByteArrayView line)
         return;
     case Kind::Iamat: {
         ++m_counters.iamat;
-        const QByteArray at = protocol::formatAt(m_nameBytes, m_lineMs >= 0 ? m_lineTime : protocol::now(), m);
+        // Into a buffer kept for the purpose: no allocation per IAMAT (the reply, the store and
+        // the floods copy the line).
+        QByteArray &at = m_atScratch;
+        protocol::formatAtInto(at, m_nameBytes, m_lineMs >= 0 ? m_lineTime : protocol::now(), m);
         m_inKind = LineKind::Iamat;
         sendTo(c, at, LineKind::AtReply);
         storeAndFlood(m, at, nullptr);

@@ -134,6 +134,7 @@ private:
     // same in ms since the epoch; m_lineMs is -1 outside a line.
     protocol::Timestamp m_lineTime;
     qint64 m_lineMs = -1;
+    QByteArray m_atScratch;   // the AT line of the IAMAT being handled
     Journal m_journal;
     EventStream *m_events = nullptr;
     LineKind m_inKind{};                // what the line being handled turned out to be

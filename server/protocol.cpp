@@ -305,12 +305,18 @@ Message parse(QByteArrayView line) noexcept
 
 QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iamat)
 {
+    QByteArray out;
+    formatAtInto(out, node, received, iamat);
+    return out;
+}
+
+void formatAtInto(QByteArray &out, QByteArrayView node, Timestamp received, const Message &iamat)
+{
     char skew[kSkewChars];
     const int skewLen = writeSkew(skew, received, iamat.timestamp);
-    // One allocation, filled in place.
-    QByteArray out(3 + node.size() + 1 + skewLen + 1 + iamat.client.size() + 1 + iamat.location.size()
-                       + 1 + iamat.time.size(),
-                   Qt::Uninitialized);
+    // Filled in place; a buffer that already has the room keeps its allocation.
+    out.resize(3 + node.size() + 1 + skewLen + 1 + iamat.client.size() + 1 + iamat.location.size()
+               + 1 + iamat.time.size());
     char *p = out.data();
     auto put = [&p](const char *data, qsizetype n) {
         std::memcpy(p, data, size_t(n));
@@ -326,7 +332,6 @@ QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iama
     put(iamat.location.data(), iamat.location.size());
     *p++ = ' ';
     put(iamat.time.data(), iamat.time.size());
-    return out;
 }
 
 void appendEscaped(QByteArray &out, QByteArrayView bytes, qsizetype maxBytes)

@@ -73,6 +73,8 @@ Message parse(QByteArrayView line) noexcept;
 
 // The AT line a node stores and floods for an IAMAT it received.
 QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iamat);
+// The same into `out` (replacing its contents), reusing its allocation.
+void formatAtInto(QByteArray &out, QByteArrayView node, Timestamp received, const Message &iamat);
 
 // Control bytes and non-ASCII shown escaped (\n, \r, \t, \xNN, backslash doubled), for logs.
 QByteArray escaped(QByteArrayView bytes, qsizetype maxBytes = 512);
