@@ -16,6 +16,11 @@
 #   PIN       1: pin the servers and the generator to different CPUs with taskset (default when
 #             there are 2+ CPUs), 0: leave placement to the scheduler
 #
+# Besides rates, it prints each server's CPU time per request (user + system, all its threads,
+# from /proc, over the whole run including the warm-up, divided by the requests sent): other work
+# on the machine lowers a rate a lot but a server's CPU per request much less, so the CPU ratio
+# (ceiling's CPU per request / herd's) is the steadier comparison on a shared machine.
+#
 # herd runs --headless with a temporary one-node config: offline Places, logging on (into a
 # temporary directory, deleted afterwards). Each herd run gets a freshly started node, so no run
 # inherits the clients stored by the one before. Pinning: on 2 CPUs the servers get CPU 0 and
@@ -143,20 +148,31 @@ done
 wait_for_port "$CEILING_PORT" "$CEILING_PID" "$TMP/ceiling.out"
 
 json_field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" <<< "$2"; }
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2> /dev/null || echo 0; }   # utime + stime
 
 # Runs herd-bench iamat; prints its table (a record of the run) and keeps the figures of the
 # best run so far of this (server, load) pair; errors add up over all runs.
-declare -A RPS P50 P99 ERR ALL
+declare -A RPS P50 P99 ERR ALL CPU
 run() {
-    local name=$1 port=$2 conns=$3 depth=$4 out json key=$1.$3.$4 rps
+    local name=$1 port=$2 conns=$3 depth=$4 pid=$5 out json key=$1.$3.$4 rps t0 t1 cpu
     echo "== $name, $conns connections x depth $depth, clients $CLIENTS"
+    t0=$(cpu_ticks "$pid")
     out=$("${BENCH_PIN[@]}" "$BENCH" iamat --port "$port" --connections "$conns" --depth "$depth" \
         --duration "$DURATION" --warmup "$WARMUP" --clients "$CLIENTS") || true
+    t1=$(cpu_ticks "$pid")
     echo "$out" | sed '$d'
     json=$(echo "$out" | tail -n 1)
     [[ $json == '{"mode":"iamat"'* ]] || die "herd-bench failed against $name"
     rps=$(json_field requests_per_s "$json")
+    cpu=$(awk -v a="$t0" -v b="$t1" -v s="$(json_field sent "$json")" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.3f", (s > 0 ? (b - a) * 1e6 / hz / s : 0) }')
+    echo "server CPU: $cpu us per request"
     ALL[$key]="${ALL[$key]:-}${ALL[$key]:+ }${rps%.*}"
+    # The lowest CPU per request over the rounds, like the best rate.
+    if [ -z "${CPU[$key]:-}" ] || awk -v a="$cpu" -v b="${CPU[$key]}" 'BEGIN { exit !(a < b) }'; then
+        CPU[$key]=$cpu
+    fi
     ERR[$key]=$((${ERR[$key]:-0} + $(json_field errors "$json")))
     if [ -z "${RPS[$key]:-}" ] || awk -v a="$rps" -v b="${RPS[$key]}" 'BEGIN { exit !(a > b) }'; then
         RPS[$key]=$rps
@@ -169,9 +185,9 @@ CONFIGS=("64 16" "16 1")
 for ((round = 1; round <= ROUNDS; round++)); do
     for cfg in "${CONFIGS[@]}"; do
         read -r c d <<< "$cfg"
-        run ceiling "$CEILING_PORT" "$c" "$d"
+        run ceiling "$CEILING_PORT" "$c" "$d" "$CEILING_PID"
         start_herd
-        run herd "$HERD_PORT" "$c" "$d"
+        run herd "$HERD_PORT" "$c" "$d" "$HERD_PID"
         stop_herd
     done
 done
@@ -193,6 +209,12 @@ for cfg in "${CONFIGS[@]}"; do
         'BEGIN { r = e > 0 ? h / e : 0;
                  printf "%-10s %12.0f %12.0f %7.3f %7s %20s %20s %7s\n", load, h, e, r,
                         (r >= t ? ">=" : "<") t, hl, el, err }'
+done
+printf '%-10s %16s %16s %10s\n' load "herd CPU us/req" "ceiling us/req" "CPU ratio"
+for cfg in "${CONFIGS[@]}"; do
+    read -r c d <<< "$cfg"
+    awk -v load="$c x $d" -v h="${CPU[herd.$c.$d]}" -v e="${CPU[ceiling.$c.$d]}" \
+        'BEGIN { printf "%-10s %16.3f %16.3f %10.3f\n", load, h, e, (h > 0 ? e / h : 0) }'
 done
 if [ "$ROUNDS" -gt 1 ]; then
     for cfg in "${CONFIGS[@]}"; do

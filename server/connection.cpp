@@ -361,6 +361,9 @@ void Connection::readInput()
         closeFd(QStringLiteral("read failed: %1").arg(errnoString(err)));
         return;
     }
+    readAt = protocol::now();
+    if (!m_in.isOverlong())
+        m_owner->connectionReadAhead(*this, m_in.pending());
     processInput(eof);
 }
 

@@ -6,6 +6,7 @@
 // it reads end-of-file. Owning the descriptor also lets a node batch writes per event-loop pass.
 #include "framing.h"
 #include "poller.h"
+#include "protocol.h"
 #include <QByteArray>
 #include <QByteArrayView>
 #include <QString>
@@ -28,6 +29,10 @@ public:
     virtual void connectionClosed(Connection &c, const QString &reason) = 0;
     // `c` has output to write: the owner flushes it once control returns to the event loop.
     virtual void connectionWantsFlush(Connection &c) = 0;
+    // What was read and is about to be handed out line by line (complete lines, maybe a partial
+    // tail), for the owner to look ahead (prefetch what the lines will touch). Acting on it is
+    // not allowed: the lines come through connectionLine() as usual.
+    virtual void connectionReadAhead(Connection &c, QByteArrayView buffered) { Q_UNUSED(c); Q_UNUSED(buffered); }
 protected:
     ~ConnectionOwner() = default;
 };
@@ -91,6 +96,9 @@ public:
     qint64 lastLineAtMs = 0;      // 0: no complete line yet (slowloris check)
     bool outputOverflowed = false;   // closed for output not read in time
     QByteArray label;             // how logs name it: "client#7 127.0.0.1:40112", "peer Jaquez"
+    // When the lines now being handed out were read: one clock read per read, shared by the
+    // (often dozens of pipelined) lines it brought, which did arrive together.
+    protocol::Timestamp readAt;
 
 private:
     Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int maxLineBytes, qint64 maxOutputBytes);

@@ -35,6 +35,7 @@ public:
     // Applies from the next line on (a connection that turns out to be a peer link gets more).
     void setMaxLineBytes(int bytes) { m_max = bytes; }
     qsizetype buffered() const { return m_buf.size() - m_start; }   // bytes not yet handed out
+    QByteArrayView pending() const { return {m_buf.constData() + m_start, buffered()}; }   // those bytes
     // A line broke the limit: the stream is over, input is dropped, next() says NeedMore.
     bool isOverlong() const { return m_overlong; }
 

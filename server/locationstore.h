@@ -80,6 +80,12 @@ public:
     bool offer(QByteArrayView client, protocol::Timestamp time, QByteArrayView atLine);
     // The client's record, or null. Valid until the next offer().
     const ClientRecord *find(QByteArrayView client) const;
+    // A hint that offer() or find() for `client` comes soon: starts loading its table slot, so
+    // that the cache misses of several lookups overlap instead of coming one after another.
+    void prefetch(QByteArrayView client) const
+    {
+        __builtin_prefetch(&m_table.cells[m_table.home(hashOf(client))]);
+    }
     qsizetype size() const { return m_size; }
     // Changes so far: every stored update takes the next number. With the epoch (random, one
     // per store) a neighbour can ask for "everything after seq N" when its link comes back.

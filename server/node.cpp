@@ -14,6 +14,7 @@
 #include <QTcpServer>
 #include <QTimer>
 #include <cstdlib>
+#include <cstring>
 #include <netinet/in.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -366,8 +367,16 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
 {
     Q_UNUSED(final);
     ++m_counters.linesIn;
-    c.lastLineAtMs = nowMs();
-    m_log.line(NodeLog::Dir::In, c.label, line);
+    // No clock read per line: the time the line was read is the receive time of an IAMAT, the
+    // idle check's and the log's time of the line and of everything it causes to be logged
+    // (clock reads were a visible share per line; one time for all of it also keeps the log's
+    // times in order).
+    const protocol::Timestamp outerTime = m_lineTime;
+    const qint64 outerMs = m_lineMs;
+    m_lineTime = c.readAt;
+    m_lineMs = m_lineTime.sec * 1000 + m_lineTime.nsec / 1'000'000;
+    c.lastLineAtMs = m_lineMs;
+    m_log.line(NodeLog::Dir::In, c.label, line, m_lineMs);
     // Recorded before it is handled, so the inspector shows it before its reply; its kind is
     // known once handled.
     const qsizetype slot = m_events ? m_events->line(m_name, Direction::In, LineKind::Invalid, c.label, line) : -1;
@@ -375,6 +384,8 @@ void Node::connectionLine(Connection &c, QByteArrayView line, bool final)
     dispatchLine(c, line);
     if (slot >= 0)
         m_events->setKind(slot, m_inKind);
+    m_lineTime = outerTime;
+    m_lineMs = outerMs;
 }
 
 void Node::dispatchLine(Connection &c, QByteArrayView line)
@@ -480,6 +491,51 @@ bool Node::handshakeInProgress(const QString &peer) const
     return false;
 }
 
+void Node::connectionReadAhead(Connection &c, QByteArrayView buffered)
+{
+    // A read brings up to a few dozen pipelined IAMATs. Their store lookups are cache (and TLB)
+    // misses in a table of millions of clients, the largest single cost per IAMAT: start
+    // loading all their slots now, so the misses overlap while the lines are handled in order.
+    const bool peer = c.role == PeerUp || c.role == Superseded;
+    if (c.role != Client && !peer)
+        return;
+    constexpr int kMaxLines = 64;
+    const char *p = buffered.data();
+    const char *end = p + buffered.size();
+    for (int n = 0; n < kMaxLines && p < end; ++n) {
+        const char *nl = static_cast<const char *>(std::memchr(p, '\n', size_t(end - p)));
+        if (!nl)
+            return;
+        // Only the usual shapes, "IAMAT <client> ..." from a client and "AT <origin> <skew>
+        // <client> ..." (a flood) from a neighbour: anything else is left to the parser.
+        const char *field = nullptr;
+        int skip = 0;
+        if (!peer && nl - p > 6 && std::memcmp(p, "IAMAT ", 6) == 0)
+            field = p + 6;
+        else if (peer && nl - p > 3 && std::memcmp(p, "AT ", 3) == 0) {
+            field = p + 3;
+            skip = 2;
+        }
+        if (field) {
+            for (;;) {
+                while (field < nl && protocol::isSpace(*field))
+                    ++field;
+                const char *fieldEnd = field;
+                while (fieldEnd < nl && !protocol::isSpace(*fieldEnd))
+                    ++fieldEnd;
+                if (skip-- > 0) {
+                    field = fieldEnd;
+                    continue;
+                }
+                if (fieldEnd > field)
+                    m_store.prefetch(QByteArrayView(field, fieldEnd - field));
+                break;
+            }
+        }
+        p = nl + 1;
+    }
+}
+
 void Node::connectionWantsFlush(Connection &c)
 {
     m_flushQueue.push_back(c.id());
@@ -514,14 +570,14 @@ void Node::afterBatch()
 
 void Node::event(QByteArrayView who, LineKind kind, const QString &text)
 {
-    m_log.event(who, text);
+    m_log.event(who, text, m_lineMs);
     if (m_events)
         m_events->line(m_name, Direction::Event, kind, who.toByteArray(), text.toUtf8());
 }
 
 void Node::error(QByteArrayView who, const QString &text)
 {
-    m_log.error(who, text);
+    m_log.error(who, text, m_lineMs);
     if (m_events)
         m_events->line(m_name, Direction::Event, LineKind::Error, who.toByteArray(), text.toUtf8());
 }
@@ -529,7 +585,7 @@ void Node::error(QByteArrayView who, const QString &text)
 void Node::sendTo(Connection &c, QByteArrayView text, LineKind kind)
 {
     ++m_counters.linesOut;
-    m_log.line(NodeLog::Dir::Out, c.label, text);
+    m_log.line(NodeLog::Dir::Out, c.label, text, m_lineMs);
     if (m_events)
         m_events->line(m_name, Direction::Out, kind, c.label, text);
     c.sendLine(text);
@@ -555,7 +611,10 @@ void Node::handleClientLine(Connection &c, QByteArrayView line)
         return;
     case Kind::Iamat: {
         ++m_counters.iamat;
-        const QByteArray at = protocol::formatAt(m_nameBytes, protocol::now(), m);
+        // Into a buffer kept for the purpose: no allocation per IAMAT (the reply, the store and
+        // the floods copy the line).
+        QByteArray &at = m_atScratch;
+        protocol::formatAtInto(at, m_nameBytes, m_lineMs >= 0 ? m_lineTime : protocol::now(), m);
         m_inKind = LineKind::Iamat;
         sendTo(c, at, LineKind::AtReply);
         storeAndFlood(m, at, nullptr);
@@ -607,7 +666,7 @@ void Node::handleWhatsat(Connection &c, const protocol::Message &m, QByteArrayVi
         QByteArray text = atLine;
         text.append('\n').append(compactJson(answer)).append('\n');
         ++m_counters.linesOut;
-        m_log.line(NodeLog::Dir::Out, it->second->label, text);
+        m_log.line(NodeLog::Dir::Out, it->second->label, text, m_lineMs);
         if (m_events)
             m_events->line(m_name, Direction::Out, LineKind::WhatsatReply, it->second->label, text);
         text.append('\n');
@@ -649,12 +708,33 @@ void Node::storeAndFlood(const protocol::Message &m, QByteArrayView atLine, Peer
     }
 }
 
+// Whether `line` is exactly its fields joined by single spaces (nothing before, after or
+// between them but one ' ' each).
+static bool isSingleSpaced(QByteArrayView line, const protocol::Message &m)
+{
+    qsizetype total = m.fieldCount - 1;
+    for (int i = 0; i < m.fieldCount; ++i)
+        total += m.fields[i].size();
+    if (total != line.size() || m.fields[0].data() != line.data())
+        return false;
+    for (int i = 1; i < m.fieldCount; ++i) {
+        if (m.fields[i].data()[-1] != ' ')
+            return false;
+    }
+    return true;
+}
+
 void Node::handlePeerLine(Connection &c, PeerLink &link, QByteArrayView line)
 {
     const protocol::Message m = protocol::parse(line);
     if (m.kind == Kind::At) {
         ++m_counters.atIn;
-        // Rebuilt with single spaces: the stored line is what every node answers WHATSAT with.
+        // Stored with single spaces: the stored line is what every node answers WHATSAT with.
+        // Nodes send it that way, so it is only rebuilt when it is not (no copy per flood).
+        if (isSingleSpaced(line, m)) {
+            storeAndFlood(m, line, &link);
+            return;
+        }
         QByteArray at;
         at.reserve(line.size());
         at.append("AT ", 3).append(m.origin).append(' ').append(m.skew).append(' ').append(m.client)

@@ -122,6 +122,7 @@ private:
     void connectionEstablished(Connection &c) override;
     void connectionClosed(Connection &c, const QString &reason) override;
     void connectionWantsFlush(Connection &c) override;
+    void connectionReadAhead(Connection &c, QByteArrayView buffered) override;
 
     void accept(qintptr fd);
     void dispatchLine(Connection &c, QByteArrayView line);
@@ -159,6 +160,11 @@ private:
 
     LocationStore m_store;
     NodeLog m_log;
+    // While a received line is handled: when it was received (read once per line), and the
+    // same in ms since the epoch; m_lineMs is -1 outside a line.
+    protocol::Timestamp m_lineTime;
+    qint64 m_lineMs = -1;
+    QByteArray m_atScratch;   // the AT line of the IAMAT being handled
     Journal m_journal;
     EventStream *m_events = nullptr;
     LineKind m_inKind{};                // what the line being handled turned out to be

@@ -7,21 +7,36 @@
 
 #include <cerrno>
 #include <condition_variable>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 namespace herd {
 
 namespace {
 
-// One background thread writes every node's log batches, in order per file.
+// A record in a NodeLog buffer: this header, then the `who` bytes, then the first `keptBytes`
+// of the line (all of it, or enough for kMaxTextBytes of escaped text: every byte takes at least
+// one). Copied in and out with memcpy: records are not aligned.
+struct RecordHeader {
+    qint64 ms;             // when, ms since the epoch (UTC)
+    quint32 textBytes;     // the whole line's size, for "...(N bytes)"
+    quint32 whoBytes;
+    quint16 keptBytes;
+    char dir;
+};
+static_assert(NodeLog::kMaxTextBytes <= 0xffff, "keptBytes is 16 bits");
+
+// One background thread renders and writes every node's log batches, in order per file.
 class LogWriter {
 public:
     static constexpr qsizetype kMaxQueuedBytes = 256LL * 1024 * 1024;
+    static constexpr size_t kMaxSpareBuffers = 8;
 
     static LogWriter &instance()
     {
@@ -29,14 +44,23 @@ public:
         return writer;
     }
 
-    void write(int fd, QByteArray data)
+    // Queues a batch of records for `fd`; returns an empty buffer (a recycled one when there is
+    // one: the same few buffers go back and forth instead of a fresh allocation per batch).
+    QByteArray write(int fd, QByteArray records)
     {
+        QByteArray spare;
         std::unique_lock lock(m_mutex);
         // A disk this far behind: wait rather than grow without bound (or drop lines).
         m_drained.wait(lock, [this] { return m_queuedBytes < kMaxQueuedBytes; });
-        m_queuedBytes += data.size();
-        m_queue.push_back(Job{fd, std::move(data), false});
-        m_wake.notify_one();
+        m_queuedBytes += records.size();
+        m_queue.push_back(Job{fd, std::move(records), false});
+        if (!m_spare.empty()) {
+            spare = std::move(m_spare.back());
+            m_spare.pop_back();
+        }
+        if (m_waiting)
+            m_wake.notify_one();
+        return spare;
     }
 
     // Writes what is queued for `fd`, closes it, and returns when that is done.
@@ -52,7 +76,7 @@ public:
 private:
     struct Job {
         int fd;
-        QByteArray data;
+        QByteArray records;
         bool close;
         quint64 ticket = 0;
     };
@@ -68,31 +92,142 @@ private:
         m_thread.join();
     }
 
+    // "2024-05-20T12:34:56.789Z" (Qt::ISODateWithMs in UTC), rendered by QDateTime once per
+    // second; within a second only the milliseconds change.
+    void stamp(qint64 ms)
+    {
+        if (ms != m_stampMs) {
+            if (ms >= 0 && m_stampMs >= 0 && ms / 1000 == m_stampMs / 1000 && m_stampText.size() >= 5) {
+                char *z = m_stampText.data() + m_stampText.size() - 4;   // "789Z"
+                const int milli = int(ms % 1000);
+                z[0] = char('0' + milli / 100);
+                z[1] = char('0' + milli / 10 % 10);
+                z[2] = char('0' + milli % 10);
+            } else {
+                m_stampText = QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC)
+                                  .toString(Qt::ISODateWithMs).toLatin1();
+            }
+            m_stampMs = ms;
+        }
+    }
+
+    // Renders a batch of records into m_text (m_textSize bytes), in the file's text format.
+    // Written through a pointer, not appended piece by piece: this is most of the writer's work.
+    void render(const QByteArray &records)
+    {
+        m_textSize = 0;
+        const char *p = records.constData();
+        const char *end = p + records.size();
+        while (p < end) {
+            RecordHeader h;
+            std::memcpy(&h, p, sizeof h);
+            p += sizeof h;
+            const QByteArrayView who(p, h.whoBytes);
+            p += h.whoBytes;
+            const QByteArrayView text(p, h.keptBytes);
+            p += h.keptBytes;
+            stamp(h.ms);
+            const bool asIs = h.textBytes == h.keptBytes && allPlain(text);
+            if (!asIs) {   // rare: escapes or a truncated line
+                m_escaped.resize(0);
+                protocol::appendEscapedPrefix(m_escaped, text, h.textBytes, NodeLog::kMaxTextBytes);
+            }
+            const QByteArrayView shown = asIs ? text : QByteArrayView(m_escaped);
+            char *out = reserveText(m_stampText.size() + 3 + who.size() + 1 + shown.size() + 1);
+            out = put(out, m_stampText);
+            *out++ = ' ';
+            *out++ = h.dir;
+            *out++ = ' ';
+            out = put(out, who);
+            *out++ = ' ';
+            out = put(out, shown);
+            *out++ = '\n';
+            m_textSize = out - m_text.constData();
+        }
+    }
+
+    // Room for `bytes` more at m_textSize; returns where to write them.
+    char *reserveText(qsizetype bytes)
+    {
+        if (m_textSize + bytes > m_text.size())
+            m_text.resize(std::max(m_text.size() * 2, m_textSize + bytes + 64 * 1024));
+        return m_text.data() + m_textSize;
+    }
+    static char *put(char *out, QByteArrayView bytes)
+    {
+        std::memcpy(out, bytes.data(), size_t(bytes.size()));
+        return out + bytes.size();
+    }
+
+    // Whether every byte shows as itself once escaped (printable ASCII, not a backslash). Eight
+    // bytes at a time: a word has a byte below 0x20, above 0x7e or equal to '\\' exactly when the
+    // matching bit trick below is non-zero (each is exact as a yes/no for the whole word).
+    static bool allPlain(QByteArrayView text)
+    {
+        constexpr quint64 ones = 0x0101010101010101ULL;
+        constexpr quint64 highs = 0x8080808080808080ULL;
+        const char *p = text.data();
+        qsizetype n = text.size();
+        quint64 bad = 0;
+        for (; n >= 8; p += 8, n -= 8) {
+            quint64 x;
+            std::memcpy(&x, p, 8);
+            const quint64 below = (x - ones * 0x20) & ~x;           // some byte < 0x20
+            const quint64 above = (x + ones * (127 - 0x7e)) | x;    // some byte > 0x7e
+            const quint64 b = x ^ (ones * '\\');
+            const quint64 slash = (b - ones) & ~b;                  // some byte == '\\'
+            bad |= (below | above | slash) & highs;
+        }
+        for (; n > 0; ++p, --n) {
+            const auto c = static_cast<unsigned char>(*p);
+            if (c < 0x20 || c > 0x7e || c == '\\')
+                return false;
+        }
+        return bad == 0;
+    }
+
+    void writeAll(int fd)
+    {
+        const char *p = m_text.constData();
+        qsizetype left = m_textSize;
+        while (left > 0) {
+            const ssize_t n = ::write(fd, p, size_t(left));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                break;   // disk full or gone: nothing sensible to do with a log line
+            p += n;
+            left -= n;
+        }
+    }
+
     void run()
     {
         std::unique_lock lock(m_mutex);
         for (;;) {
+            m_waiting = true;
             m_wake.wait(lock, [this] { return m_stop || !m_queue.empty(); });
+            m_waiting = false;
             if (m_queue.empty() && m_stop)
                 return;
             Job job = std::move(m_queue.front());
             m_queue.pop_front();
             lock.unlock();
-            const char *p = job.data.constData();
-            qsizetype left = job.data.size();
-            while (left > 0) {
-                const ssize_t n = ::write(job.fd, p, size_t(left));
-                if (n < 0 && errno == EINTR)
-                    continue;
-                if (n <= 0)
-                    break;   // disk full or gone: nothing sensible to do with a log line
-                p += n;
-                left -= n;
+            if (!job.records.isEmpty()) {
+                render(job.records);
+                writeAll(job.fd);
+                // Give back the memory a burst needed, but keep a batch's worth.
+                if (m_text.size() > 4 * 1024 * 1024)
+                    m_text = QByteArray();
             }
             if (job.close)
                 ::close(job.fd);
+            const qsizetype bytes = job.records.size();
+            job.records.resize(0);   // keeps the capacity for reuse
             lock.lock();
-            m_queuedBytes -= job.data.size();
+            m_queuedBytes -= bytes;
+            if (!job.close && m_spare.size() < kMaxSpareBuffers)
+                m_spare.push_back(std::move(job.records));
             if (job.close)
                 m_doneTicket = job.ticket;
             m_drained.notify_all();
@@ -103,11 +238,19 @@ private:
     std::condition_variable m_wake;
     std::condition_variable m_drained;
     std::deque<Job> m_queue;
+    std::vector<QByteArray> m_spare;   // emptied record buffers, for the next batches
     qsizetype m_queuedBytes = 0;
     quint64 m_lastTicket = 0;
     quint64 m_doneTicket = 0;
+    bool m_waiting = false;   // the thread sleeps on m_wake: only then is a notify needed
     bool m_stop = false;
-    std::thread m_thread;
+    // The writer thread's own, used without the lock.
+    QByteArray m_text;         // rendered batch: the first m_textSize bytes
+    qsizetype m_textSize = 0;
+    QByteArray m_escaped;      // one line's escaped text, when it needs escaping
+    qint64 m_stampMs = -1;
+    QByteArray m_stampText;
+    std::thread m_thread;   // last: starts once everything above is constructed
 };
 
 } // namespace
@@ -136,7 +279,7 @@ bool NodeLog::open(const QString &dir, const QString &node, QString *error)
             *error = QStringLiteral("cannot open log file %1: %2").arg(m_path, QString::fromLocal8Bit(std::strerror(errno)));
         return false;
     }
-    m_buffer.reserve(kFlushBytes * 2);
+    m_buffer.reserve(kFlushBytes + 4096);
     return true;
 }
 
@@ -145,48 +288,47 @@ QString NodeLog::path() const
     return m_fd >= 0 ? m_path : QString();
 }
 
-void NodeLog::stamp()
-{
-    // One timestamp rendering per millisecond, however many lines share it.
-    const qint64 ms = QDateTime::currentMSecsSinceEpoch();
-    if (ms != m_stampMs) {
-        m_stampMs = ms;
-        m_stampText = QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC)
-                          .toString(Qt::ISODateWithMs).toLatin1();
-    }
-    m_buffer.append(m_stampText);
-}
-
-void NodeLog::line(Dir dir, QByteArrayView who, QByteArrayView text)
+void NodeLog::line(Dir dir, QByteArrayView who, QByteArrayView text, qint64 ms)
 {
     if (m_fd < 0)
         return;
-    stamp();
-    m_buffer.append(' ').append(char(dir)).append(' ').append(who).append(' ');
-    protocol::appendEscaped(m_buffer, text, 1024);
-    m_buffer.append('\n');
+    RecordHeader h;
+    h.ms = ms >= 0 ? ms : QDateTime::currentMSecsSinceEpoch();
+    h.textBytes = quint32(std::min<qsizetype>(text.size(), 0xffffffff));
+    h.whoBytes = quint32(who.size());
+    h.keptBytes = quint16(std::min(text.size(), kMaxTextBytes));
+    h.dir = char(dir);
+    const qsizetype at = m_buffer.size();
+    m_buffer.resize(at + qsizetype(sizeof h) + who.size() + h.keptBytes);
+    char *p = m_buffer.data() + at;
+    std::memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    if (!who.isEmpty())
+        std::memcpy(p, who.data(), size_t(who.size()));
+    p += who.size();
+    if (h.keptBytes)
+        std::memcpy(p, text.data(), h.keptBytes);
     if (m_buffer.size() >= kFlushBytes)
         flush();
 }
 
-void NodeLog::event(QByteArrayView who, const QString &text)
+void NodeLog::event(QByteArrayView who, const QString &text, qint64 ms)
 {
-    line(Dir::Event, who, text.toUtf8());
+    line(Dir::Event, who, text.toUtf8(), ms);
 }
 
-void NodeLog::error(QByteArrayView who, const QString &text)
+void NodeLog::error(QByteArrayView who, const QString &text, qint64 ms)
 {
-    line(Dir::Error, who, text.toUtf8());
+    line(Dir::Error, who, text.toUtf8(), ms);
 }
 
 void NodeLog::flush()
 {
     if (m_fd < 0 || m_buffer.isEmpty())
         return;
-    QByteArray batch;
-    batch.reserve(kFlushBytes * 2);
-    batch.swap(m_buffer);
-    LogWriter::instance().write(m_fd, std::move(batch));
+    m_buffer = LogWriter::instance().write(m_fd, std::move(m_buffer));
+    if (m_buffer.capacity() < kFlushBytes + 4096)
+        m_buffer.reserve(kFlushBytes + 4096);
 }
 
 void NodeLog::close()

@@ -7,9 +7,16 @@
 namespace herd {
 
 // One node's log file: every line in and out, connections, link changes, errors.
-// Buffered in memory and handed in batches (kFlushBytes, or the node's 500 ms tick) to one
-// writer thread per process, so logging every line stays on and the network thread never waits
-// on the disk (unless the disk falls more than kMaxQueuedBytes behind).
+//
+// The network thread does the least it can per line: it appends a compact record (direction,
+// time in milliseconds, the connection's label and the line's raw bytes, at most what the
+// escaped text can show) to a buffer. Batches (kFlushBytes, or the node's 500 ms tick) go to
+// one writer thread per process, which renders them (timestamp, escaping) into the text format
+// and writes them, in order per file. So logging every line stays on and the network thread
+// never formats or waits on the disk (unless the disk falls more than kMaxQueuedBytes behind).
+//
+// The file format, one line per record:
+//   2024-05-20T12:34:56.789Z < client#7 127.0.0.1:40112 IAMAT kiwi +34-118 1621464827
 class NodeLog {
     Q_DISABLE_COPY_MOVE(NodeLog)
 public:
@@ -24,22 +31,22 @@ public:
     QString path() const;
 
     // `who` names the connection ("client#12 127.0.0.1:40112", "peer Jaquez"); the text is
-    // escaped (control bytes shown as \n, \xNN) and truncated.
-    void line(Dir dir, QByteArrayView who, QByteArrayView text);
-    void event(QByteArrayView who, const QString &text);
-    void error(QByteArrayView who, const QString &text);
+    // escaped (control bytes shown as \n, \xNN) and truncated. `ms` is the time to log (ms since
+    // the epoch, UTC), when the caller has already read the clock; -1: now.
+    void line(Dir dir, QByteArrayView who, QByteArrayView text, qint64 ms = -1);
+    void event(QByteArrayView who, const QString &text, qint64 ms = -1);
+    void error(QByteArrayView who, const QString &text, qint64 ms = -1);
     void flush();
     void close();   // returns once everything logged so far is written
 
-private:
-    void stamp();
+    // The text shown of a line: at most this many bytes once escaped, then "...(N bytes)".
+    static constexpr qsizetype kMaxTextBytes = 1024;
 
+private:
     int m_fd = -1;
     QString m_path;
-    QByteArray m_buffer;
-    qint64 m_stampMs = -1;
-    QByteArray m_stampText;
-    static constexpr qsizetype kFlushBytes = 64 * 1024;
+    QByteArray m_buffer;   // records, see nodelog.cpp
+    static constexpr qsizetype kFlushBytes = 256 * 1024;
 };
 
 } // namespace herd

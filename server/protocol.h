@@ -73,9 +73,15 @@ Message parse(QByteArrayView line) noexcept;
 
 // The AT line a node stores and floods for an IAMAT it received.
 QByteArray formatAt(QByteArrayView node, Timestamp received, const Message &iamat);
+// The same into `out` (replacing its contents), reusing its allocation.
+void formatAtInto(QByteArray &out, QByteArrayView node, Timestamp received, const Message &iamat);
 
 // Control bytes and non-ASCII shown escaped (\n, \r, \t, \xNN, backslash doubled), for logs.
 QByteArray escaped(QByteArrayView bytes, qsizetype maxBytes = 512);
 void appendEscaped(QByteArray &out, QByteArrayView bytes, qsizetype maxBytes = 512);   // no temporary
+// The same for a text of which only the first bytes are at hand (at least maxBytes of them, or
+// all): the output is what appendEscaped() gives for the whole text of `totalBytes` bytes. The
+// log keeps only that much of a line until its writer thread escapes it.
+void appendEscapedPrefix(QByteArray &out, QByteArrayView prefix, qsizetype totalBytes, qsizetype maxBytes);
 
 } // namespace herd::protocol

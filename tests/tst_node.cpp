@@ -421,6 +421,8 @@ void tst_Node::wrongSecretIsRefused()
 
 void tst_Node::logFileHasLines()
 {
+    // Milliseconds, as the log shows them: every line's stamp must fall inside this window.
+    const qint64 before = QDateTime::currentMSecsSinceEpoch();
     TestClient c(port());
     c.send("IAMAT logged +1+2 1\nBAD\n");
     c.readLine();
@@ -436,6 +438,26 @@ void tst_Node::logFileHasLines()
     QVERIFY(text.contains("> client#"));
     QVERIFY(text.contains("? BAD"));
     QVERIFY(text.contains("connection opened"));
+    // `<UTC time to the ms> <dir> <who> <text>`, written by the writer thread from the times
+    // the network thread recorded.
+    const qint64 after = QDateTime::currentMSecsSinceEpoch();
+    const QRegularExpression shape(QStringLiteral(R"(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [<>*!] \S)"));
+    qint64 previous = 0;
+    for (const QByteArray &l : text.split('\n')) {
+        if (l.isEmpty())
+            continue;
+        QVERIFY2(shape.match(QString::fromLatin1(l)).hasMatch(), l.constData());
+        const QDateTime t = QDateTime::fromString(QString::fromLatin1(l.left(24)), Qt::ISODateWithMs);
+        QVERIFY2(t.isValid() && t.timeSpec() == Qt::UTC, l.constData());
+        const qint64 ms = t.toMSecsSinceEpoch();
+        QVERIFY2(ms >= previous, "log times never go back within a run");
+        previous = ms;
+    }
+    QVERIFY(previous <= after);
+    QVERIFY(text.indexOf("IAMAT logged") > 0);
+    const QDateTime iamatAt = QDateTime::fromString(
+        QString::fromLatin1(text.mid(text.lastIndexOf('\n', text.indexOf("IAMAT logged")) + 1, 24)), Qt::ISODateWithMs);
+    QVERIFY(iamatAt.toMSecsSinceEpoch() >= before && iamatAt.toMSecsSinceEpoch() <= after);
 }
 
 void tst_Node::stateSurvivesRestart()

@@ -957,6 +957,14 @@ void tst_Protocol::escaped()
         const auto u = static_cast<unsigned char>(c);
         QVERIFY2(u >= 0x20 && u < 0x7f, "escaped() output must be printable ASCII");
     }
+    // The log keeps only the first maxBytes of a line for its writer thread to escape: the
+    // same text must come out of that prefix (after whatever the buffer already held).
+    const qsizetype limit = maxBytes < 0 ? 512 : maxBytes;
+    for (qsizetype kept : {std::min(input.size(), limit), input.size()}) {
+        QByteArray fromPrefix("head ");
+        herd::protocol::appendEscapedPrefix(fromPrefix, QByteArrayView(input).first(kept), input.size(), limit);
+        QCOMPARE(fromPrefix, "head " + expected);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Protocol)
