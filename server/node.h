@@ -37,6 +37,7 @@ inline constexpr std::array<const char *, 5> kPlacesErrorStatuses = {
 struct NodeStats {
     QString name;
     bool running = false;
+    bool reported = true;            // false: a remote node the monitor has no stream from (state unknown)
     quint16 port = 0;
     qint64 startedAtMs = 0;
     int clientConnections = 0;       // open connections that are not peer links

@@ -331,6 +331,7 @@ void RemoteHerd::streamFailed(Stream &stream, const QString &why)
     NodeStats down;
     down.name = stream.node;
     down.port = stream.stats.port;
+    down.reported = false;
     stream.stats = down;
     if (!stream.failed) {
         stream.failed = true;
@@ -399,10 +400,11 @@ void RemoteHerd::flush()
         if (const Stream *s = streamOf(n.name); s && s->live) {
             batch->stats.append(s->stats);
         } else {
-            NodeStats down;
-            down.name = n.name;
-            down.port = s ? s->stats.port : n.port;
-            batch->stats.append(down);
+            NodeStats unknown;   // not necessarily stopped: we just cannot see it
+            unknown.name = n.name;
+            unknown.port = s ? s->stats.port : n.port;
+            unknown.reported = false;
+            batch->stats.append(unknown);
         }
     }
     m_inFlight.store(true, std::memory_order_release);

@@ -529,10 +529,21 @@ void tst_Remote::windowAttachedToARemoteHerd()
     if (QTest::currentTestFailed())
         return;
 
-    // A stream lost: the node shows stopped, and the status bar says why.
+    // A stream lost while the node itself still runs: the table says there is no stream, the
+    // topology judges the node by its neighbours (alive: their links to it are up), and the
+    // status bar says why.
     QSignalSpy problems(&window, &herd::MainWindow::sourceProblem);
     m_endpoints[2]->closeAll();
-    QTRY_COMPARE_WITH_TIMEOUT(topo->nodeItem(u"Smith"_s)->state(), herd::NodeState::Stopped, 10000);
+    const int smithRow = [&] {
+        for (int r = 0; r < window.nodeModel()->rowCount(); ++r)
+            if (window.nodeModel()->index(r, herd::NodeTableModel::Name).data().toString() == u"Smith"_s)
+                return r;
+        return -1;
+    }();
+    QVERIFY(smithRow >= 0);
+    QTRY_COMPARE_WITH_TIMEOUT(window.nodeModel()->index(smithRow, herd::NodeTableModel::State).data().toString(),
+                              u"no stream"_s, 10000);
+    QCOMPARE(topo->nodeItem(u"Smith"_s)->state(), herd::NodeState::Alive);
     QVERIFY(problems.count() > 0 || problems.wait(5000));
 
     // Back to in-process mode: controls on again.
@@ -632,15 +643,18 @@ void tst_Remote::windowAttachedToHeadlessProcess()
         return;
     QCOMPARE(window.clientModel()->indexOfClient("e2e-phone", herd::ClientTableModel::Origin).data().toString(), u"Hill"_s);
 
-    // The process killed: every node shown stopped.
+    // The process killed: no node has a stream, and with nobody left to see them the topology
+    // says it does not know (not "stopped": the monitor cannot tell).
     proc.kill();
     proc.waitForFinished(5000);
     QVERIFY(QTest::qWaitFor([&] {
         for (int r = 0; r < nodeModel->rowCount(); ++r)
-            if (nodeModel->index(r, herd::NodeTableModel::State).data().toString() != u"stopped"_s)
+            if (nodeModel->index(r, herd::NodeTableModel::State).data().toString() != u"no stream"_s)
                 return false;
         return true;
     }, 10000));
+    for (const QString &name : names)
+        QCOMPARE(window.topology()->nodeItem(name)->state(), herd::NodeState::Unknown);
 }
 
 // `herd --connect URL` opens the monitor attached (here with --screenshot, which exits once

@@ -43,7 +43,8 @@ QVariant NodeTableModel::data(const QModelIndex &index, int role) const
         return {};
     const NodeStats &s = m_rows.at(index.row());
     if (role == Qt::ForegroundRole && index.column() == State)
-        return QBrush(s.running ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28));
+        return QBrush(s.running ? QColor(0x2e, 0x7d, 0x32)
+                                : s.reported ? QColor(0xc6, 0x28, 0x28) : QColor(0x8a, 0x91, 0x9c));
     if (role == Qt::ToolTipRole && index.column() == Links) {
         QStringList lines;
         for (const LinkInfo &l : s.links) {
@@ -58,7 +59,7 @@ QVariant NodeTableModel::data(const QModelIndex &index, int role) const
         return {};
     switch (index.column()) {
     case Name: return s.name;
-    case State: return s.running ? tr("running") : tr("stopped");
+    case State: return s.running ? tr("running") : s.reported ? tr("stopped") : tr("no stream");
     case Port: return s.port;
     case Links: {
         int up = 0;

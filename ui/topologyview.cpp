@@ -548,7 +548,9 @@ EdgeItem *TopologyView::edgeItem(const QString &a, const QString &b) const
 NodeState TopologyView::nodeState(const QString &name) const
 {
     const auto self = m_stats.constFind(name);
-    const bool hosted = self != m_stats.cend();
+    // A remote node the monitor has no stream from is judged by its neighbours, like one
+    // hosted elsewhere: "unreachable" when they see it down, "unknown" when nobody can say.
+    const bool hosted = self != m_stats.cend() && self->reported;
     if (hosted && !self->running)
         return NodeState::Stopped;
     int alive = 0;
@@ -647,6 +649,8 @@ void TopologyView::applyStats(const QList<NodeStats> &stats)
         QString detail;
         if (it == m_stats.cend())
             detail = tr("remote");
+        else if (!it->reported)
+            detail = tr("no stream");
         else if (!it->running)
             detail = tr("stopped");
         else
@@ -672,6 +676,9 @@ QString TopologyView::toolTipFor(const QGraphicsItem *item) const
         const auto it = m_stats.constFind(name);
         if (it == m_stats.cend()) {
             html += QStringLiteral("<br>") + tr("Not hosted in this process: its state is what its neighbours see.");
+        } else if (!it->reported) {
+            html += QStringLiteral("<br>") + tr("No event stream from its status endpoint (retried every second): "
+                                                "its state is what its neighbours see.");
         } else {
             const NodeStats &s = *it;
             html += QStringLiteral("<br>") + tr("port %1").arg(s.port);
