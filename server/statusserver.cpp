@@ -95,6 +95,23 @@ MonitorBatch forNode(const MonitorBatch &all, const QString &node)
     return b;
 }
 
+// Up to `limit` of the clients `node` holds, as stored updates (in no particular order).
+QList<StoredUpdate> snapshot(const Node &node, qint64 nowUs, qsizetype limit)
+{
+    QList<StoredUpdate> out;
+    out.reserve(std::min<qsizetype>(limit, node.store().size()));
+    node.store().forEach([&](const ClientRecord &r) {
+        if (out.size() >= limit)
+            return;
+        const protocol::Message m = protocol::parse(r.atLine());
+        if (m.kind != protocol::Kind::At)
+            return;
+        out.append(StoredUpdate{node.name(), r.client().toByteArray(), r.time(), m.position.lat,
+                                m.position.lng, r.atLine().toByteArray(), nowUs});
+    });
+    return out;
+}
+
 } // namespace
 
 StatusServer::StatusServer(Herd *herd, Node *node, QObject *parent)
@@ -334,10 +351,12 @@ void StatusServer::subscribe(QTcpSocket *socket)
     socket->setReadBufferSize(4096);   // nothing more is read from it
     socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-store\r\n"
                   "Connection: close\r\n\r\n");
-    // The first line at once, so the client knows it is subscribed.
+    // The first line at once, so the client knows it is subscribed, with what the node already
+    // holds: a monitor attaching to a running herd sees its clients before they next move.
     MonitorBatch first;
     first.timeUs = nowMs() * 1000;
     first.stats.append(m_node->stats());
+    first.stored = snapshot(*m_node, first.timeUs, kSnapshotClients);
     socket->write(json::batchLine(first));
     m_subscribers.append(socket);
     if (m_events)

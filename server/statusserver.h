@@ -32,6 +32,7 @@ public:
     static constexpr qint64 kDrainedBytes = 256 * 1024;         // below this a reader keeps up
     static constexpr int kMaxDrainWaitMs = 1000;                // backpressure holds at most this
     static constexpr int kIdleLineMs = 1000;                    // /events: a line at least this often
+    static constexpr qsizetype kSnapshotClients = 20000;       // /events: held clients in the first line
 
     // `herd` answers /status (hosted nodes, config, endpoints); both outlive this object.
     StatusServer(Herd *herd, Node *node, QObject *parent = nullptr);

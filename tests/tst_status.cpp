@@ -168,6 +168,7 @@ private Q_SLOTS:
     void eventsStream_data();
     void eventsStream();
     void stalledEventsReaderIsClosed();
+    void eventsStartWithWhatTheNodeHolds();
 
 private:
     QString url(const QString &node, const char *path) const;
@@ -623,6 +624,40 @@ void tst_Status::stalledEventsReaderIsClosed()
     QTRY_VERIFY_WITH_TIMEOUT(readerBytes > before, 3000);
     QCOMPARE(reader.state(), QAbstractSocket::ConnectedState);
     QCOMPARE(server(u"Hill"_s)->subscriberCount(), 1);
+}
+
+// A monitor attaching to a running herd: the first /events line carries every client the node
+// holds (stored before anyone subscribed), so its tables and map are not empty until clients move.
+void tst_Status::eventsStartWithWhatTheNodeHolds()
+{
+    TestClient client(m_herd->node(u"Hill"_s)->port());
+    QByteArrayList replies;
+    for (int i = 0; i < 3; ++i) {
+        client.send("IAMAT held-" + QByteArray::number(i) + " +1" + QByteArray::number(i) + ".5-20.25 " + nowTime() + "\n");
+        replies.append(client.readLine());
+        QVERIFY(replies.back().startsWith("AT Hill "));
+    }
+    QTRY_COMPARE(m_herd->node(u"Jaquez"_s)->store().size(), qsizetype(3));   // flooded before we look
+
+    for (const QString node : {u"Hill"_s, u"Jaquez"_s}) {
+        QNetworkRequest request{QUrl(url(node, "/events"))};
+        std::unique_ptr<QNetworkReply> reply(m_nam.get(request));
+        QTRY_VERIFY_WITH_TIMEOUT(reply->canReadLine(), 3000);
+        const auto first = herd::json::toBatch(QJsonDocument::fromJson(reply->readLine()).object());
+        QVERIFY(first);
+        QCOMPARE(first->stored.size(), qsizetype(3));
+        for (int i = 0; i < 3; ++i) {
+            const QByteArray id = "held-" + QByteArray::number(i);
+            const auto it = std::find_if(first->stored.cbegin(), first->stored.cend(),
+                                         [&](const herd::StoredUpdate &u) { return u.client == id; });
+            QVERIFY2(it != first->stored.cend(), id.constData());
+            QCOMPARE(it->node, node);
+            QCOMPARE(it->atLine, replies.at(i));   // the origin's line, byte for byte, on both nodes
+            QCOMPARE(it->lat, 10.5 + i);
+            QCOMPARE(it->lng, -20.25);
+        }
+        reply->abort();
+    }
 }
 
 QTEST_MAIN(tst_Status)
