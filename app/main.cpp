@@ -5,6 +5,7 @@
 #include "clienttablemodel.h"
 #include "demotraffic.h"
 #include "mainwindow.h"
+#include "mapview.h"
 #include "remoteherd.h"
 
 #include <QApplication>
@@ -15,6 +16,7 @@
 #include <QLoggingCategory>
 #include <QSocketNotifier>
 #include <QTextStream>
+#include <QTimer>
 
 #include <csignal>
 #include <cstdio>
@@ -373,11 +375,17 @@ int main(int argc, char **argv)
             }
             if (wantClients && window.clientModel()->rowCount() < 8)
                 return;
-            if (!window.grab().save(file))
-                std::fprintf(stderr, "%sherd: cannot save %s\n", errorPrefix(), qPrintable(file));
-            else
-                qCInfo(lcHerdGui, "screenshot saved to %s", qPrintable(file));
-            QCoreApplication::quit();
+            if (window.clientModel()->rowCount() > 0 && window.map()->dotCount() == 0)
+                return;   // clients known (e.g. a remote herd's), not on the map yet
+            // Once: let the layouts that batch changed (status bar, tables) settle first.
+            QObject::disconnect(&window, &herd::MainWindow::batchShown, &window, nullptr);
+            QTimer::singleShot(300, &window, [&window, file] {
+                if (!window.grab().save(file))
+                    std::fprintf(stderr, "%sherd: cannot save %s\n", errorPrefix(), qPrintable(file));
+                else
+                    qCInfo(lcHerdGui, "screenshot saved to %s", qPrintable(file));
+                QCoreApplication::quit();
+            });
         });
     }
     return app->exec();
