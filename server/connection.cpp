@@ -191,6 +191,7 @@ void Connection::flush()
                                  MSG_NOSIGNAL);
         if (n > 0) {
             m_outPos += n;
+            m_bytesWritten += quint64(n);
             continue;
         }
         if (n < 0 && errno == EINTR)
@@ -215,6 +216,10 @@ void Connection::flush()
     if (want != m_wantWrite) {
         m_wantWrite = want;
         updateInterest();
+    }
+    if (m_notifyBelow > 0 && pendingOutput() <= m_notifyBelow) {
+        m_notifyBelow = 0;
+        m_owner->connectionOutputBelow(*this);
     }
     finishIfDone();
 }
@@ -275,12 +280,20 @@ void Connection::closeFd(const QString &reason)
     m_owner->connectionClosed(*this, reason);
 }
 
+void Connection::setReadPaused(bool paused)
+{
+    if (paused == m_readPaused)
+        return;
+    m_readPaused = paused;
+    updateInterest();   // level-triggered: what arrived meanwhile is reported once resumed
+}
+
 void Connection::updateInterest()
 {
     if (m_fd < 0 || m_state == State::Closed)
         return;
     std::uint32_t events = m_wantWrite ? std::uint32_t(EPOLLOUT) : 0u;
-    if (!m_readShut || m_state == State::Lingering)
+    if ((!m_readShut && !m_readPaused) || m_state == State::Lingering)
         events |= EPOLLIN | EPOLLRDHUP;
     m_poller->modify(m_fd, this, events);
 }
@@ -331,7 +344,7 @@ void Connection::onPollEvent(std::uint32_t events)
         flush();
     if (m_state == State::Closed)
         return;
-    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !m_readShut)
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !m_readShut && !m_readPaused)
         readInput();
 }
 

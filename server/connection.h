@@ -33,6 +33,8 @@ public:
     // tail), for the owner to look ahead (prefetch what the lines will touch). Acting on it is
     // not allowed: the lines come through connectionLine() as usual.
     virtual void connectionReadAhead(Connection &c, QByteArrayView buffered) { Q_UNUSED(c); Q_UNUSED(buffered); }
+    // The unwritten output of `c` fell to the mark set with notifyWhenOutputBelow() (once).
+    virtual void connectionOutputBelow(Connection &c) { Q_UNUSED(c); }
 protected:
     ~ConnectionOwner() = default;
 };
@@ -57,6 +59,7 @@ public:
     const QString &peerAddress() const { return m_peerAddress; }
     const QString &errorString() const { return m_error; }
     qint64 pendingOutput() const { return m_out.size() - m_outPos; }
+    quint64 bytesWritten() const { return m_bytesWritten; }   // to the socket, since it opened
     void setMaxOutputBytes(qint64 bytes) { m_maxOutput = bytes; }
     // The line limit from the next line on: a peer link carries AT lines, which are longer
     // than the IAMAT lines they answer (node name and skew), so it needs more than a client.
@@ -75,6 +78,12 @@ public:
     bool hasReservedReplies() const { return !m_slots.empty(); }
 
     void flush();                 // write what the socket takes now; watch for writability if not all
+    // Flow control: a paused connection is not read (its sender's TCP window closes) until
+    // resumed; lines already read are still handled.
+    void setReadPaused(bool paused);
+    bool isReadPaused() const { return m_readPaused; }
+    // connectionOutputBelow() once pendingOutput() is at most `bytes` after a write; 0: never.
+    void notifyWhenOutputBelow(qint64 bytes) { m_notifyBelow = bytes; }
     void closeWhenDone();         // stop reading; close after every reply is out
     // Send nothing more: half-close once the output is written, keep reading until the other
     // side closes too (a retired duplicate peer link).
@@ -123,6 +132,9 @@ private:
     qsizetype m_outPos = 0;
     bool m_wantWrite = false;
     bool m_readShut = false;      // end of input seen, or we stopped reading
+    bool m_readPaused = false;    // flow control, see setReadPaused()
+    qint64 m_notifyBelow = 0;
+    quint64 m_bytesWritten = 0;
     bool m_eofSeen = false;       // the peer shut down its write side
     bool m_finishWrites = false;  // half-close once the output is out
     bool m_writeShut = false;

@@ -126,6 +126,13 @@ QByteArray prometheusText(const NodeStats &s, qint64 nowMs, const BuildInfo &bui
     w.family("herd_clients_known", "gauge", "Clients in the node's location store.");
     w.sample("herd_clients_known", {}, quint64(std::max<qint64>(s.clientsKnown, 0)));
 
+    w.family("herd_clients_paused", "gauge",
+             "1 while clients are not read because a live neighbour is behind on floods (flow control).");
+    w.sample("herd_clients_paused", {}, s.clientsPaused ? 1 : 0);
+    w.family("herd_backpressure_pauses_total", "counter",
+             "Times clients were paused for a neighbour behind on floods.");
+    w.sample("herd_backpressure_pauses_total", {}, s.backpressurePauses);
+
     // Per neighbour.
     w.family("herd_peer_up", "gauge", "1 while the link to the neighbour is up.");
     for (const LinkInfo &l : s.links)

@@ -51,6 +51,7 @@ constexpr std::array kNodeCounters = {
     std::pair{"idle_timeouts", &NodeStats::idleTimeouts},
     std::pair{"handshake_timeouts", &NodeStats::handshakeTimeouts},
     std::pair{"output_overflows", &NodeStats::outputOverflows},
+    std::pair{"backpressure_pauses", &NodeStats::backpressurePauses},
     std::pair{"places_latency_sum_us", &NodeStats::placesLatencySumUs},
 };
 
@@ -258,6 +259,7 @@ QJsonObject fromNodeStats(const NodeStats &stats)
                   {QStringLiteral("peer_connections"), stats.peerConnections},
                   {QStringLiteral("handshaking_connections"), stats.handshakingConnections},
                   {QStringLiteral("clients_known"), double(stats.clientsKnown)},
+                  {QStringLiteral("clients_paused"), stats.clientsPaused},
                   {QStringLiteral("links"), arrayOf(stats.links, fromLinkInfo)}};
     for (const auto &[name, member] : kNodeCounters)
         o.insert(QLatin1StringView(name), double(stats.*member));
@@ -284,6 +286,7 @@ NodeStats toNodeStats(const QJsonObject &o)
     stats.peerConnections = o.value(QLatin1StringView("peer_connections")).toInt();
     stats.handshakingConnections = o.value(QLatin1StringView("handshaking_connections")).toInt();
     stats.clientsKnown = qint64(o.value(QLatin1StringView("clients_known")).toDouble());
+    stats.clientsPaused = o.value(QLatin1StringView("clients_paused")).toBool();
     stats.links = listOf<LinkInfo>(o.value(QLatin1StringView("links")), toLinkInfo);
     for (const auto &[name, member] : kNodeCounters)
         stats.*member = counter(o.value(QLatin1StringView(name)));

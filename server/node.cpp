@@ -33,6 +33,12 @@ using protocol::Kind;
 namespace {
 
 constexpr qint64 kPeerOutputCap = 64LL * 1024 * 1024;   // a neighbour that stops reading
+// Flow control: while a live neighbour has more than this unwritten, clients are not read (their
+// TCP windows close) until it is down to the low mark: under overload the herd slows its clients
+// to what its slowest link carries instead of dropping the link. A neighbour that is suspect or
+// dead never pauses anyone (its link is dropped at kPeerOutputCap and caught up later).
+constexpr qint64 kPeerHighWater = 4LL * 1024 * 1024;
+constexpr qint64 kPeerLowWater = 512LL * 1024;
 constexpr int kHandshakeTimeoutMs = 5000;
 constexpr int kHousekeepingMs = 500;
 
@@ -290,6 +296,7 @@ void Node::stop()
     if (!m_running)
         return;
     m_running = false;
+    m_clientsPaused = false;   // every connection closes now
     event("node", LineKind::LinkEvent, QStringLiteral("stopping"));
     delete m_server;
     m_server = nullptr;
@@ -566,6 +573,61 @@ void Node::afterBatch()
             it->second->flush();
     }
     m_graveyard.clear();
+    updateBackpressure();
+}
+
+void Node::connectionOutputBelow(Connection &c)
+{
+    Q_UNUSED(c);
+    updateBackpressure();
+}
+
+void Node::updateBackpressure()
+{
+    const qint64 mark = m_clientsPaused ? kPeerLowWater : kPeerHighWater;
+    Connection *behind = nullptr;
+    QString peer;
+    for (PeerLink *link : std::as_const(m_links)) {
+        Connection *pc = link->m_connection;
+        if (!pc) {
+            link->m_flowStalled = false;
+            continue;
+        }
+        if (link->m_flowStalled && pc->pendingOutput() <= kPeerLowWater)
+            link->m_flowStalled = false;   // it did catch up after all
+        if (pc->pendingOutput() > mark && link->liveness() == Liveness::Alive && !link->m_flowStalled) {
+            if (!m_clientsPaused)
+                link->m_flowMark = pc->bytesWritten();   // its progress is judged from here on
+            behind = pc;
+            peer = link->peer();
+            break;
+        }
+    }
+    if (behind) {
+        behind->notifyWhenOutputBelow(kPeerLowWater);
+        if (!m_clientsPaused)
+            setClientsPaused(true, QStringLiteral("%1 is %2 bytes behind on floods").arg(peer).arg(behind->pendingOutput()));
+    } else if (m_clientsPaused) {
+        setClientsPaused(false, QString());
+    }
+}
+
+void Node::setClientsPaused(bool paused, const QString &why)
+{
+    m_clientsPaused = paused;
+    // Only connections that are clients for sure (they sent a line that was not a handshake): a
+    // connection that has said nothing yet may be a neighbour dialling in, which must get through.
+    for (auto &[id, c] : m_connections) {
+        if (c->role == Client && (c->lastLineAtMs != 0 || !paused))
+            c->setReadPaused(paused);
+    }
+    if (paused) {
+        ++m_counters.backpressurePauses;
+        m_pausedSinceMs = nowMs();
+        event("node", LineKind::LinkEvent, QStringLiteral("clients paused: %1").arg(why));
+    } else {
+        event("node", LineKind::LinkEvent, QStringLiteral("clients resumed after %1 ms").arg(nowMs() - m_pausedSinceMs));
+    }
 }
 
 void Node::event(QByteArrayView who, LineKind kind, const QString &text)
@@ -604,6 +666,8 @@ void Node::invalid(Connection &c, QByteArrayView line)
 
 void Node::handleClientLine(Connection &c, QByteArrayView line)
 {
+    if (m_clientsPaused && !c.isReadPaused())
+        c.setReadPaused(true);   // a client that connected or spoke first while paused
     const protocol::Message m = protocol::parse(line);
     switch (m.kind) {
     case Kind::Blank:
@@ -1004,6 +1068,24 @@ void Node::dial(PeerLink &link)
 
 void Node::heartbeat()
 {
+    // A neighbour holding clients back must be taking floods, if slowly: one that took nothing
+    // for a whole heartbeat interval (stopped, or its host gone) holds nobody back (a down
+    // neighbour never delays a client's reply); its link is then dropped at kPeerOutputCap or
+    // when it misses its acks, and caught up later.
+    if (m_clientsPaused) {
+        for (PeerLink *link : std::as_const(m_links)) {
+            Connection *pc = link->m_connection;
+            if (!pc || link->m_flowStalled || pc->pendingOutput() <= kPeerLowWater)
+                continue;
+            if (pc->bytesWritten() == link->m_flowMark) {
+                link->m_flowStalled = true;
+                event(pc->label, LineKind::LinkEvent,
+                      QStringLiteral("took no floods for %1 ms: no longer holding clients back").arg(m_config.peers.heartbeatMs));
+            }
+            link->m_flowMark = pc->bytesWritten();
+        }
+    }
+    updateBackpressure();   // and a neighbour that turned suspect no longer holds clients back
     const qint64 now = nowUs();
     for (PeerLink *link : std::as_const(m_links)) {
         Connection *c = link->m_connection;
@@ -1045,6 +1127,7 @@ NodeStats Node::stats() const
     s.port = m_port;
     s.startedAtMs = m_startedAtMs;
     s.clientsKnown = m_store.size();
+    s.clientsPaused = m_clientsPaused;
     s.clientConnections = 0;
     for (const auto &[id, c] : m_connections) {
         if (c->role == Client)

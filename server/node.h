@@ -69,6 +69,8 @@ struct NodeStats {
     quint64 idleTimeouts = 0;
     quint64 handshakeTimeouts = 0;
     quint64 outputOverflows = 0;     // a client that did not read its replies
+    quint64 backpressurePauses = 0;  // times clients were paused for a neighbour behind on floods
+    bool clientsPaused = false;      // now
     // Places: answers by latency (bucket i: at most kPlacesLatencyBoundsMs[i], the last: more),
     // their total time, and failures by status.
     std::array<quint64, kPlacesLatencyBoundsMs.size() + 1> placesLatency{};
@@ -123,6 +125,7 @@ private:
     void connectionEstablished(Connection &c) override;
     void connectionClosed(Connection &c, const QString &reason) override;
     void connectionWantsFlush(Connection &c) override;
+    void connectionOutputBelow(Connection &c) override;
     void connectionReadAhead(Connection &c, QByteArrayView buffered) override;
 
     void accept(qintptr fd);
@@ -142,6 +145,8 @@ private:
     void refusePeer(Connection &c, const QString &why);
     void dial(PeerLink &link);
     void heartbeat();
+    void updateBackpressure();
+    void setClientsPaused(bool paused, const QString &why);
     void afterBatch();
     void countPlacesAnswer(qint64 us, const QString &status);
     void scheduleAfterBatch();
@@ -182,6 +187,8 @@ private:
     std::vector<std::unique_ptr<Connection>> m_graveyard;     // closed, deleted after the batch
     std::vector<quint64> m_flushQueue;
     bool m_afterBatchQueued = false;
+    bool m_clientsPaused = false;   // flow control: a live neighbour is behind on floods
+    qint64 m_pausedSinceMs = 0;
     quint64 m_nextConnectionId = 1;
 };
 

@@ -72,6 +72,11 @@ public:
     // change counter as of its last heartbeat: every flood before it has arrived).
     quint64 m_peerEpoch = 0;
     quint64 m_peerSeq = 0;
+    // Flow control (Node::updateBackpressure): bytes written to the link at the last heartbeat
+    // tick while it held clients back, and whether it stopped taking any (then it holds nobody
+    // back until it is nearly caught up, or dropped).
+    quint64 m_flowMark = 0;
+    bool m_flowStalled = false;
 
 Q_SIGNALS:
     void redialDue();

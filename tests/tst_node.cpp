@@ -10,7 +10,10 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -57,6 +60,8 @@ private Q_SLOTS:
     void slowlorisAndIdleClientsAreClosed();
     void peerLinkWithSecret();
     void wrongSecretIsRefused();
+    void slowNeighbourPausesClientsInsteadOfDropping_data();
+    void slowNeighbourPausesClientsInsteadOfDropping();
     void logFileHasLines();
     void stateSurvivesRestart();
 
@@ -417,6 +422,115 @@ void tst_Node::wrongSecretIsRefused()
     c.send("AT Jaquez +0.000000001 forged +1+2 1\n");
     QCOMPARE(c.readLine(), QByteArray("? AT Jaquez +0.000000001 forged +1+2 1"));
     QVERIFY(hill->store().find("forged") == nullptr);
+}
+
+void tst_Node::slowNeighbourPausesClientsInsteadOfDropping_data()
+{
+    QTest::addColumn<bool>("neighbourStops");
+    QTest::newRow("slow neighbour") << false;
+    QTest::newRow("neighbour stops reading") << true;
+}
+
+// Flow control: a neighbour that is alive (acks every heartbeat) but reads floods slower than
+// the node makes them. The node pauses its clients while the neighbour is more than a few MiB
+// behind and resumes them as it catches up: the link never drops, every update reaches the
+// neighbour, and every client request is answered. A neighbour that stops reading altogether
+// holds clients back for at most a heartbeat interval: a down neighbour never delays a reply.
+void tst_Node::slowNeighbourPausesClientsInsteadOfDropping()
+{
+    QFETCH(bool, neighbourStops);
+    HerdConfig config = pair(QString(), QStringLiteral("HERD_TEST_NO_SECRET"));
+    config.peers.heartbeatMs = 1000;
+    // The neighbour is slow, not failing: CI load must not say otherwise. (When it does stop, only
+    // the progress check can release the clients within seconds: acks would take 10.)
+    config.peers.suspectAfterMissed = 10;
+    config.peers.deadAfterMissed = 20;
+    qunsetenv("HERD_TEST_NO_SECRET");
+    herd::Herd herd(config, {QStringLiteral("Hill")});   // Jaquez is us: a hand-driven peer
+    QVERIFY(herd.start());
+    herd::Node *hill = herd.node(QStringLiteral("Hill"));
+
+    QTcpSocket peer;
+    peer.setReadBufferSize(64 * 1024);   // what Qt takes from the kernel beyond what we read
+    peer.connectToHost(QHostAddress::LocalHost, hill->port());
+    QVERIFY(peer.waitForConnected(5000));
+    peer.write("HERD-HELLO Jaquez Hill 0123456789abcdef0123456789abcdef\n");
+    QTRY_VERIFY(peer.canReadLine());
+    QVERIFY(peer.readLine().startsWith("HERD-WELCOME Hill "));
+    peer.write("HERD-AUTH -\n");
+    QTRY_VERIFY(peer.canReadLine());
+    QCOMPARE(peer.readLine(), QByteArray("HERD-OK\n"));
+    QTRY_VERIFY(hill->stats().links.value(0).up);
+
+    // The neighbour: reads at most 128 KiB every 10 ms (about 12 MB/s), acks each heartbeat,
+    // counts the floods of our clients.
+    qint64 floods = 0;
+    QByteArray partial;
+    QTimer drain;
+    connect(&drain, &QTimer::timeout, &peer, [&] {
+        partial += peer.read(128 * 1024);
+        qsizetype start = 0;
+        for (qsizetype nl; (nl = partial.indexOf('\n', start)) >= 0; start = nl + 1) {
+            const QByteArrayView line = QByteArrayView(partial).sliced(start, nl - start);
+            if (line.startsWith("HERD-HB ")) {
+                const QByteArrayView rest = line.sliced(8);
+                peer.write("HERD-ACK " + rest.first(rest.indexOf(' ')).toByteArray() + "\n");
+            } else if (line.startsWith("AT Hill ") && line.contains(" flow-")) {
+                ++floods;
+            }
+        }
+        partial.remove(0, start);
+    });
+    drain.start(10);
+
+    // A client sending updates in bursts as fast as the node answers them, with long client IDs:
+    // floods are made several times faster than the neighbour reads them, and outgrow what the
+    // kernel's socket buffers hold (several MB on loopback) well before the last burst.
+    const QByteArray longId(200, 'x');
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, hill->port());
+    QVERIFY(client.waitForConnected(5000));
+    constexpr int kBursts = 30;
+    constexpr int kPerBurst = 3000;   // its replies stay under the client output limit (1 MiB)
+    qint64 replies = 0;
+    bool sawPaused = false;
+    qint64 longestWaitMs = 0;
+    connect(&client, &QIODevice::readyRead, &client, [&] { replies += client.readAll().count('\n'); });
+    for (int b = 0; b < kBursts; ++b) {
+        QByteArray burst;
+        burst.reserve(kPerBurst * 260);
+        for (int i = 0; i < kPerBurst; ++i)
+            burst += "IAMAT flow-" + longId + QByteArray::number(b * kPerBurst + i) + " +10.5-20.25 1621464827.5\n";
+        client.write(burst);
+        if (neighbourStops && b == kBursts / 3)
+            drain.stop();   // from now on it reads nothing, and acks nothing
+        QElapsedTimer wait;
+        wait.start();
+        QVERIFY2(QTest::qWaitFor([&] {
+            sawPaused = sawPaused || hill->stats().clientsPaused;
+            return replies >= qint64(b + 1) * kPerBurst;
+        }, 20000), qPrintable(QStringLiteral("%1 of %2 replies").arg(replies).arg((b + 1) * kPerBurst)));
+        longestWaitMs = std::max(longestWaitMs, wait.elapsed());
+    }
+    if (neighbourStops) {
+        // Every client request was answered (above) although the neighbour took nothing more,
+        // each burst within a few heartbeat intervals, long before the neighbour's missed acks
+        // (10 s) would have said anything.
+        QVERIFY2(longestWaitMs < 5000, qPrintable(QStringLiteral("a burst waited %1 ms").arg(longestWaitMs)));
+        QVERIFY(hill->stats().backpressurePauses > 0);
+        QTRY_VERIFY(!hill->stats().clientsPaused);
+        QVERIFY(floods < kBursts * kPerBurst);
+        return;
+    }
+    QVERIFY2(QTest::qWaitFor([&] { return floods == kBursts * kPerBurst; }, 20000),
+             qPrintable(QStringLiteral("%1 of %2 floods arrived").arg(floods).arg(kBursts * kPerBurst)));
+    const herd::NodeStats stats = hill->stats();
+    QVERIFY2(stats.backpressurePauses > 0, "the node never paused its clients");
+    QVERIFY(sawPaused);
+    QVERIFY(!stats.clientsPaused);                       // resumed once the neighbour caught up
+    QCOMPARE(stats.links.value(0).stats.timesDown, quint64(0));
+    QVERIFY(stats.links.value(0).up);
+    QCOMPARE(stats.outputOverflows, quint64(0));
 }
 
 void tst_Node::logFileHasLines()
