@@ -137,24 +137,25 @@ QByteArray prometheusText(const NodeStats &s, qint64 nowMs, const BuildInfo &bui
     w.family("herd_peer_up", "gauge", "1 while the link to the neighbour is up.");
     for (const LinkInfo &l : s.links)
         w.sample("herd_peer_up", {{"peer", l.peer}}, l.up ? 1 : 0);
-    w.family("herd_link_flaps_total", "counter", "Times the link to the neighbour went down.");
-    for (const LinkInfo &l : s.links)
-        w.sample("herd_link_flaps_total", {{"peer", l.peer}}, l.stats.timesDown);
-    w.family("herd_floods_sent_total", "counter", "Updates sent to the neighbour (floods and catch-up).");
-    for (const LinkInfo &l : s.links)
-        w.sample("herd_floods_sent_total", {{"peer", l.peer}}, l.stats.floodsSent);
-    w.family("herd_floods_received_total", "counter", "Updates from the neighbour that were new here (stored).");
-    for (const LinkInfo &l : s.links)
-        w.sample("herd_floods_received_total", {{"peer", l.peer}}, l.stats.floodsReceived);
-    w.family("herd_duplicates_dropped_total", "counter", "Updates from the neighbour that were not newer: dropped.");
-    for (const LinkInfo &l : s.links)
-        w.sample("herd_duplicates_dropped_total", {{"peer", l.peer}}, l.stats.duplicatesDropped);
-    w.family("herd_heartbeats_sent_total", "counter", "Heartbeats sent to the neighbour.");
-    for (const LinkInfo &l : s.links)
-        w.sample("herd_heartbeats_sent_total", {{"peer", l.peer}}, l.stats.heartbeatsSent);
-    w.family("herd_heartbeat_acks_received_total", "counter", "Heartbeat acks received from the neighbour.");
-    for (const LinkInfo &l : s.links)
-        w.sample("herd_heartbeat_acks_received_total", {{"peer", l.peer}}, l.stats.acksReceived);
+    // The per-neighbour counters, each a family with one sample per link.
+    struct LinkCounter {
+        const char *name;
+        const char *help;
+        quint64 LinkStats::*member;
+    };
+    static constexpr LinkCounter kLinkCounters[] = {
+        {"herd_link_flaps_total", "Times the link to the neighbour went down.", &LinkStats::timesDown},
+        {"herd_floods_sent_total", "Updates sent to the neighbour (floods and catch-up).", &LinkStats::floodsSent},
+        {"herd_floods_received_total", "Updates from the neighbour that were new here (stored).", &LinkStats::floodsReceived},
+        {"herd_duplicates_dropped_total", "Updates from the neighbour that were not newer: dropped.", &LinkStats::duplicatesDropped},
+        {"herd_heartbeats_sent_total", "Heartbeats sent to the neighbour.", &LinkStats::heartbeatsSent},
+        {"herd_heartbeat_acks_received_total", "Heartbeat acks received from the neighbour.", &LinkStats::acksReceived},
+    };
+    for (const LinkCounter &counter : kLinkCounters) {
+        w.family(counter.name, "counter", counter.help);
+        for (const LinkInfo &l : s.links)
+            w.sample(counter.name, {{"peer", l.peer}}, l.stats.*counter.member);
+    }
     w.family("herd_heartbeat_age_seconds", "gauge",
              "Seconds since the neighbour last acked a heartbeat (absent until it has).");
     for (const LinkInfo &l : s.links) {
