@@ -18,12 +18,15 @@
 #include <QTextStream>
 #include <QTimer>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <memory>
+#include <vector>
 
 Q_LOGGING_CATEGORY(lcHerdGui, "herd.gui")
 
@@ -228,6 +231,9 @@ int main(int argc, char **argv)
     const QCommandLineOption statsOpt(QStringLiteral("stats-interval"),
         QStringLiteral("Headless: seconds between per-node stats lines on stdout (0: none). Default 10."),
         QStringLiteral("SECONDS"), QStringLiteral("10"));
+    const QCommandLineOption threadsOpt(QStringLiteral("threads"),
+        QStringLiteral("Headless: network threads; the hosted nodes are shared out among them. Default 1."),
+        QStringLiteral("N"), QStringLiteral("1"));
     const QCommandLineOption screenshotOpt(QStringLiteral("screenshot"),
         QStringLiteral("Monitor: once every hosted link is up, save a picture of the window to FILE and exit."),
         QStringLiteral("FILE"));
@@ -241,8 +247,8 @@ int main(int argc, char **argv)
         QStringLiteral("Monitor: watch a herd running elsewhere through the status endpoint of any of its nodes\n"
                        "(host:port or http://host:port/), instead of hosting one."),
         QStringLiteral("URL"));
-    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, screenshotOpt, demoOpt, logFormatOpt,
-                       connectOpt});
+    parser.addOptions({headless, configOpt, nodeOpt, printConfig, statsOpt, threadsOpt, screenshotOpt, demoOpt,
+                       logFormatOpt, connectOpt});
     // Parsed before any application object exists: a bad option must be a one-line error even
     // where no display is available for the GUI application.
     QStringList args;
@@ -306,6 +312,24 @@ int main(int argc, char **argv)
     if (!statsOk || statsSeconds < 0)
         return fail(QStringLiteral("--stats-interval: not a number of seconds: \"%1\"").arg(parser.value(statsOpt)));
 
+    bool threadsOk = false;
+    const int threadsWanted = parser.value(threadsOpt).toInt(&threadsOk);
+    if (!threadsOk || threadsWanted < 1 || threadsWanted > 64)
+        return fail(QStringLiteral("--threads: not a number of threads from 1 to 64: \"%1\"").arg(parser.value(threadsOpt)));
+    if (parser.isSet(threadsOpt) && !parser.isSet(headless))
+        return fail(QStringLiteral("--threads: only with --headless (the monitor hosts its nodes in one network thread)"));
+    const QStringList served = hosted.isEmpty() ? config.nodeNames() : hosted;
+    const int threads = std::min<int>(threadsWanted, int(served.size()));
+    if (threads > 1) {
+        // Nodes of one Herd tell each other the port they got for port 0; across threads they
+        // could not (like nodes in different processes, which need fixed ports too).
+        for (const QString &name : served) {
+            const herd::NodeConfig *n = config.node(name);
+            if (n->port == 0 || n->statusPort == 0)
+                return fail(QStringLiteral("--threads: node \"%1\" has port 0; nodes in different threads need fixed ports").arg(name));
+        }
+    }
+
     if (parser.isSet(printConfig)) {
         std::fputs(QJsonDocument(config.toJson()).toJson(QJsonDocument::Indented).constData(), stdout);
         return 0;
@@ -314,31 +338,50 @@ int main(int argc, char **argv)
     installSignalHandlers(app.get());
     int exitCode = 0;
     if (parser.isSet(headless)) {
-        herd::HerdHost host(config, hosted);
-        host.setStatsInterval(int(statsSeconds * 1000));
-        QObject::connect(&host, &herd::HerdHost::started, app.get(), [&](bool ok, const QString &error) {
-            if (!ok) {
-                std::fprintf(stderr, "%sherd: %s\n", errorPrefix(), qPrintable(error));
-                exitCode = 1;
-                QCoreApplication::exit(1);
-                return;
-            }
-            QStringList names = hosted.isEmpty() ? config.nodeNames() : hosted;
-            std::fprintf(stdout, "herd: serving %s\n", qPrintable(names.join(QStringLiteral(", "))));
-            std::fflush(stdout);
-        });
-        QObject::connect(&host, &herd::HerdHost::statusListening, app.get(), [](const QString &node, const QString &url) {
-            std::fprintf(stderr, "herd: %s status on %s\n", qPrintable(node), qPrintable(url));
-            std::fflush(stderr);
-        });
-        QObject::connect(&host, &herd::HerdHost::statsReady, app.get(), [](const QList<herd::NodeStats> &stats) {
-            for (const herd::NodeStats &s : stats)
-                std::fprintf(stdout, "%s\n", qPrintable(statsLine(s)));
-            std::fflush(stdout);
-        });
-        host.start();
+        // One HerdHost (a network thread) per share of the nodes, dealt out in config order.
+        // Nodes in different threads are like nodes in different processes: they only ever talk
+        // over their TCP links. The log writer thread is shared by all.
+        std::vector<std::unique_ptr<herd::HerdHost>> hosts;
+        for (int t = 0; t < threads; ++t) {
+            QStringList share;
+            for (qsizetype i = t; i < served.size(); i += threads)
+                share << served.at(i);
+            hosts.push_back(std::make_unique<herd::HerdHost>(config, share));
+        }
+        int pending = threads;
+        bool failed = false;
+        for (const auto &host : hosts) {
+            host->setStatsInterval(int(statsSeconds * 1000));
+            QObject::connect(host.get(), &herd::HerdHost::started, app.get(), [&](bool ok, const QString &error) {
+                if (failed)
+                    return;
+                if (!ok) {
+                    failed = true;
+                    std::fprintf(stderr, "%sherd: %s\n", errorPrefix(), qPrintable(error));
+                    exitCode = 1;
+                    QCoreApplication::exit(1);
+                    return;
+                }
+                if (--pending == 0) {   // "serving" once every hosted node listens
+                    std::fprintf(stdout, "herd: serving %s\n", qPrintable(served.join(QStringLiteral(", "))));
+                    std::fflush(stdout);
+                }
+            });
+            QObject::connect(host.get(), &herd::HerdHost::statusListening, app.get(), [](const QString &node, const QString &url) {
+                std::fprintf(stderr, "herd: %s status on %s\n", qPrintable(node), qPrintable(url));
+                std::fflush(stderr);
+            });
+            QObject::connect(host.get(), &herd::HerdHost::statsReady, app.get(), [](const QList<herd::NodeStats> &stats) {
+                for (const herd::NodeStats &s : stats)
+                    std::fprintf(stdout, "%s\n", qPrintable(statsLine(s)));
+                std::fflush(stdout);
+            });
+        }
+        for (const auto &host : hosts)
+            host->start();
         const int rc = app->exec();
-        host.shutdown();
+        for (const auto &host : hosts)
+            host->shutdown();
         return exitCode ? exitCode : rc;
     }
 

@@ -7,15 +7,18 @@
 #   bench/herdwide.sh [BUILD_DIR]          (default: build; builds nothing)
 #
 # Environment: ROUNDS (default 3), DURATION (measured seconds, default 5), PIN (1: herd on
-# CPU 0 and herd-bench on CPU 1, the default on 2+ CPUs; 0: leave it to the scheduler).
+# CPU 0 and herd-bench on CPU 1, the default on 2+ CPUs with one thread; 0: leave it to the
+# scheduler), THREADS (herd --threads: network threads the five nodes are shared out over,
+# default 1; more than one is never pinned).
 # Offline Places, logging on into a temporary directory (deleted afterwards).
 set -euo pipefail
 
 BUILD_DIR=${1:-build}
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
+THREADS=${THREADS:-1}
 CPUS=$(nproc)
-PIN=${PIN:-$([ "$CPUS" -ge 2 ] && echo 1 || echo 0)}
+PIN=${PIN:-$([ "$CPUS" -ge 2 ] && [ "$THREADS" = 1 ] && echo 1 || echo 0)}
 
 die() { echo "herdwide.sh: $*" >&2; exit 2; }
 
@@ -27,6 +30,7 @@ for exe in "$HERD" "$BENCH"; do
     [ -x "$exe" ] || die "missing $exe (cmake --build $BUILD_DIR --target herd herd-bench)"
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
+[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer"
 
 SERVER_PIN=()
 BENCH_PIN=()
@@ -43,7 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "load average before: $(cut -d' ' -f1 /proc/loadavg); $CPUS CPUs; pinning: $([ ${#SERVER_PIN[@]} -gt 0 ] && echo on || echo off)"
+echo "load average before: $(cut -d' ' -f1 /proc/loadavg); $CPUS CPUs; herd threads: $THREADS; pinning: $([ ${#SERVER_PIN[@]} -gt 0 ] && echo on || echo off)"
 failed=0
 for ((round = 1; round <= ROUNDS; round++)); do
     ports=()
@@ -58,7 +62,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
   "places": { "provider": "offline" }, "log_dir": "$WORK/logs" }
 JSON
     all=$(IFS=,; echo "${ports[*]}")
-    "${SERVER_PIN[@]}" "$HERD" --headless --config "$WORK/herd.json" --stats-interval 0 > "$WORK/herd.out" 2>&1 &
+    "${SERVER_PIN[@]}" "$HERD" --headless --threads "$THREADS" --config "$WORK/herd.json" --stats-interval 0 \
+        > "$WORK/herd.out" 2>&1 &
     HERD_PID=$!
     # Ready when every node answers (its links come up within a heartbeat or two).
     for _ in $(seq 50); do

@@ -130,6 +130,7 @@ private Q_SLOTS:
     void headlessCommandLine();
     void logsEveryLine();
     void statusEndpoint();
+    void nodesSharedOverThreads();
 
 private:
     // Writes a config of `nodes` on fresh ports with `links` into m_dir; returns its path.
@@ -137,7 +138,7 @@ private:
                         const QString &fileName = u"herd.json"_s);
     Child *launch(const QStringList &args);
     // Starts `herd --headless` for the given nodes and waits until it reports serving them.
-    Child *startNodes(const QString &config, const QStringList &nodes);
+    Child *startNodes(const QString &config, const QStringList &nodes, const QStringList &extraArgs = {});
     // Runs a short-lived `herd` to completion.
     bool runToExit(const QStringList &args, int *exitCode, QByteArray *out, QByteArray *err);
     QString diagnostics();
@@ -215,9 +216,10 @@ Child *tst_E2E::launch(const QStringList &args)
     return m_children.back().get();
 }
 
-Child *tst_E2E::startNodes(const QString &config, const QStringList &nodes)
+Child *tst_E2E::startNodes(const QString &config, const QStringList &nodes, const QStringList &extraArgs)
 {
     QStringList args{u"--headless"_s, u"--config"_s, config, u"--stats-interval"_s, u"0"_s};
+    args += extraArgs;
     for (const QString &n : nodes)
         args << u"--node"_s << n;
     Child *child = launch(args);
@@ -504,6 +506,47 @@ void tst_E2E::logsEveryLine()
 
 QTEST_GUILESS_MAIN(tst_E2E)
 #include "tst_e2e.moc"
+
+// `--threads 2`: the classic herd in one process, its nodes dealt out over two network threads
+// (Hill, Smith, Singleton in one; Jaquez, Campbell in the other). They talk over TCP as across
+// processes: an update given to Hill reaches Campbell (other thread, three hops) byte for byte.
+// Port 0 is refused with threads (nodes in different threads cannot learn each other's).
+void tst_E2E::nodesSharedOverThreads()
+{
+    const QStringList names{u"Hill"_s, u"Jaquez"_s, u"Smith"_s, u"Campbell"_s, u"Singleton"_s};
+    const QList<QPair<QString, QString>> links{
+        {u"Hill"_s, u"Jaquez"_s}, {u"Hill"_s, u"Smith"_s}, {u"Singleton"_s, u"Jaquez"_s},
+        {u"Singleton"_s, u"Smith"_s}, {u"Singleton"_s, u"Campbell"_s}, {u"Smith"_s, u"Campbell"_s}};
+    const QString config = writeConfig(names, links);
+    QVERIFY2(!config.isEmpty(), "cannot write the herd config");
+    Child *child = startNodes(config, {}, {u"--threads"_s, u"2"_s});
+    QVERIFY2(child, qPrintable(u"the herd did not start"_s + diagnostics()));
+    for (const QString &n : names) {
+        TestClient probe(m_ports.value(n));
+        QVERIFY2(probe.isConnected(), qPrintable(n));
+    }
+    const QByteArray loc = "+48.856600+2.352200";
+    const QByteArray time = clientTime(3);
+    const QByteArray at = iamat(m_ports.value(u"Hill"_s), "threaded", loc, time);
+    QVERIFY2(isAtReply(at, "Hill", "threaded", loc, time), at.constData());
+    for (const QString &n : names)
+        QTRY_COMPARE_WITH_TIMEOUT(whatsatFirstLine(m_ports.value(n), "threaded"), at, kFloodTimeoutMs);
+
+    // Port 0 and threads: one line naming the node, exit 2.
+    const QString anyPort = writeConfig({u"Hill"_s, u"Jaquez"_s}, {{u"Hill"_s, u"Jaquez"_s}}, u"zero.json"_s);
+    QFile f(anyPort);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    QByteArray json = f.readAll();
+    json.replace("\"port\": " + QByteArray::number(m_ports.value(u"Hill"_s)), "\"port\": 0");
+    f.resize(0);
+    f.write(json);
+    f.close();
+    int code = 0;
+    QByteArray out, err;
+    QVERIFY(runToExit({u"--headless"_s, u"--threads"_s, u"2"_s, u"--config"_s, anyPort}, &code, &out, &err));
+    QCOMPARE(code, 2);
+    QVERIFY2(err.contains("--threads: node \"Hill\" has port 0"), err.constData());
+}
 
 void tst_E2E::statusEndpoint()
 {
