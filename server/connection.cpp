@@ -344,7 +344,10 @@ void Connection::onPollEvent(std::uint32_t events)
         flush();
     if (m_state == State::Closed)
         return;
-    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !m_readShut && !m_readPaused)
+    // Paused: not read, unless the connection is gone (hang-up or error are reported whatever the
+    // interest; ignoring them would spin): then what it sent is handled and it closes.
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && !m_readShut
+        && (!m_readPaused || (events & (EPOLLHUP | EPOLLERR))))
         readInput();
 }
 
