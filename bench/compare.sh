@@ -38,26 +38,16 @@ PIN=${PIN:-$([ "$CPUS" -ge 2 ] && echo 1 || echo 0)}
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
-[ -d "$BUILD_DIR" ] || die "no build directory \"$BUILD_DIR\""
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+find_tools "$BUILD_DIR" app/herd bench/herd-bench bench/herd-epoll-ceiling
 HERD=$BUILD_DIR/app/herd
 BENCH=$BUILD_DIR/bench/herd-bench
 CEILING=$BUILD_DIR/bench/herd-epoll-ceiling
-for exe in "$HERD" "$BENCH" "$CEILING"; do
-    [ -x "$exe" ] || die "missing $exe (cmake --build $BUILD_DIR --target herd herd-bench herd-epoll-ceiling)"
-done
 [[ $CLIENTS == new || $CLIENTS == repeat ]] || die "CLIENTS must be new or repeat"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 
-SERVER_PIN=()
-BENCH_PIN=()
-PINNING="off"
-if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset > /dev/null; then
-    SERVER_CPUS=$([ "$CPUS" -gt 2 ] && echo "0-$((CPUS - 2))" || echo 0)
-    SERVER_PIN=(taskset -c "$SERVER_CPUS")
-    BENCH_PIN=(taskset -c "$((CPUS - 1))")
-    PINNING="servers on CPU $SERVER_CPUS, herd-bench on CPU $((CPUS - 1))"
-fi
+setup_pinning "$PIN" servers
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-compare.XXXXXX")
 HERD_PID=

@@ -22,22 +22,15 @@ PIN=${PIN:-$([ "$CPUS" -ge 2 ] && [ "$THREADS" = 1 ] && echo 1 || echo 0)}
 
 die() { echo "herdwide.sh: $*" >&2; exit 2; }
 
-[ -d "$BUILD_DIR" ] || die "no build directory \"$BUILD_DIR\""
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+find_tools "$BUILD_DIR" app/herd bench/herd-bench
 HERD=$BUILD_DIR/app/herd
 BENCH=$BUILD_DIR/bench/herd-bench
-for exe in "$HERD" "$BENCH"; do
-    [ -x "$exe" ] || die "missing $exe (cmake --build $BUILD_DIR --target herd herd-bench)"
-done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive integer"
 [[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "THREADS must be a positive integer"
 
-SERVER_PIN=()
-BENCH_PIN=()
-if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset > /dev/null; then
-    SERVER_PIN=(taskset -c 0)
-    BENCH_PIN=(taskset -c "$((CPUS - 1))")
-fi
+setup_pinning "$PIN" herd
 
 WORK=$(mktemp -d)
 HERD_PID=
@@ -47,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "load average before: $(cut -d' ' -f1 /proc/loadavg); $CPUS CPUs; herd threads: $THREADS; pinning: $([ ${#SERVER_PIN[@]} -gt 0 ] && echo on || echo off)"
+echo "load average before: $(cut -d' ' -f1 /proc/loadavg); $CPUS CPUs; herd threads: $THREADS; pinning: $PINNING"
 failed=0
 for ((round = 1; round <= ROUNDS; round++)); do
     ports=()

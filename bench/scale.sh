@@ -67,27 +67,17 @@ TICK=$(getconf CLK_TCK)
 
 die() { echo "scale.sh: $*" >&2; exit 2; }
 
-[ -d "$BUILD_DIR" ] || die "no build directory \"$BUILD_DIR\""
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+# shellcheck source=bench/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+find_tools "$BUILD_DIR" app/herd bench/herd-bench
 HERD=$BUILD_DIR/app/herd
 BENCH=$BUILD_DIR/bench/herd-bench
-for exe in "$HERD" "$BENCH"; do
-    [ -x "$exe" ] || die "missing $exe (cmake --build $BUILD_DIR --target herd herd-bench)"
-done
 for n in $CLIENTS; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "CLIENTS: not a positive integer: \"$n\""; done
 for k in $NODES; do
     if ! [[ $k =~ ^[0-9]+$ ]] || [ "$k" -lt 2 ]; then die "NODES: not an integer >= 2: \"$k\""; fi
 done
 
-SERVER_PIN=()
-BENCH_PIN=()
-PINNING="off"
-if [ "$PIN" = 1 ] && [ "$CPUS" -ge 2 ] && command -v taskset > /dev/null; then
-    SERVER_CPUS=$([ "$CPUS" -gt 2 ] && echo "0-$((CPUS - 2))" || echo 0)
-    SERVER_PIN=(taskset -c "$SERVER_CPUS")
-    BENCH_PIN=(taskset -c "$((CPUS - 1))")
-    PINNING="herd on CPU $SERVER_CPUS, herd-bench on CPU $((CPUS - 1))"
-fi
+setup_pinning "$PIN" herd
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/herd-scale.XXXXXX")
 HERD_PID=
