@@ -34,13 +34,7 @@ QString directionName(Direction dir)
     return {};
 }
 
-namespace {
-qint64 nowUs()
-{
-    const auto t = protocol::now();
-    return t.sec * 1'000'000 + t.nsec / 1000;
-}
-} // namespace
+using protocol::nowUs;
 
 void LatestUpdates::put(StoredUpdate update)
 {

@@ -62,11 +62,7 @@ protected:
 
 qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
-qint64 nowUs()
-{
-    const auto t = protocol::now();
-    return t.sec * 1'000'000 + t.nsec / 1000;
-}
+using protocol::nowUs;
 
 QByteArray randomNonce()
 {

@@ -248,6 +248,12 @@ Timestamp now() noexcept
     return Timestamp{ts.tv_sec, static_cast<qint32>(ts.tv_nsec)};
 }
 
+qint64 nowUs() noexcept
+{
+    const Timestamp t = now();
+    return t.sec * 1'000'000 + t.nsec / 1000;
+}
+
 Message parse(QByteArrayView line) noexcept
 {
     Message m;

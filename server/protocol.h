@@ -39,6 +39,7 @@ bool isSkew(QByteArrayView text) noexcept;                               // [+-]
 QByteArray formatSkew(Timestamp received, Timestamp client);
 
 Timestamp now() noexcept;   // CLOCK_REALTIME, nanoseconds
+qint64 nowUs() noexcept;    // the same, in microseconds since the epoch
 
 enum class Kind {
     Blank,      // nothing but white space: no reply

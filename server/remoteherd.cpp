@@ -382,8 +382,7 @@ void RemoteHerd::flush()
     if (m_inFlight.load(std::memory_order_acquire))
         return;   // the receiver is still applying the last batch: keep merging
     auto batch = std::make_shared<MonitorBatch>();
-    const auto t = protocol::now();
-    batch->timeUs = t.sec * 1'000'000 + t.nsec / 1000;
+    batch->timeUs = protocol::nowUs();
     // Each stream is in time order; interleave them (stable: equal times keep arrival order).
     batch->traffic = std::exchange(m_traffic, {});
     std::stable_sort(batch->traffic.begin(), batch->traffic.end(),
