@@ -2,8 +2,11 @@
 // chunks cut at points derived from the input, and with a small limit, each checked against a
 // plain reference framing; then every line goes through protocol::parse and the field parsers,
 // each checked against a plain reference grammar, and every valid IAMAT makes the round trip
-// through formatAt and back. Any mismatch aborts, which libFuzzer reports as a crash.
+// through formatAt and back. Every line also goes through the peer grammar (peerprotocol.h):
+// each parser against the grammar written out, formatters and parsers round trip, and AT lines
+// against their canonical form. Any mismatch aborts, which libFuzzer reports as a crash.
 #include "framing.h"
+#include "peerprotocol.h"
 #include "protocol.h"
 
 #include <algorithm>
@@ -451,6 +454,125 @@ void checkParse(QByteArrayView line, protocol::Timestamp received, QByteArrayVie
     }
 }
 
+// ---- the peer grammar ---------------------------------------------------------------------
+
+// A decimal quint64: digits only, no overflow. nullopt also for what the reference leaves open
+// (a leading '+', which the number parser may take or not): `decided` is false then.
+std::optional<quint64> referenceNumber(QByteArrayView s, bool *decided)
+{
+    *decided = !s.startsWith('+');
+    if (s.isEmpty() || !std::all_of(s.begin(), s.end(), isDigit))
+        return std::nullopt;
+    quint64 v = 0;
+    for (char c : s) {
+        const quint64 d = quint64(c - '0');
+        if (v > (~quint64(0) - d) / 10)
+            return std::nullopt;
+        v = v * 10 + d;
+    }
+    return v;
+}
+
+bool sameView(QByteArrayView a, QByteArrayView b)
+{
+    return a.data() == b.data() && a.size() == b.size();
+}
+
+void checkPeer(QByteArrayView line)
+{
+    QByteArrayView f[8];
+    const int n = protocol::splitFields(line, f, 8);
+    const QByteArrayView cmd = n > 0 ? f[0] : QByteArrayView();
+
+    // Each parser against the grammar written out, and every view inside the line.
+    const auto hello = herd::peer::parseHello(line);
+    CHECK(hello.has_value() == (n == 4 && cmd == "HERD-HELLO"), line);
+    if (hello) {
+        CHECK(sameView(hello->dialer, f[1]) && sameView(hello->acceptor, f[2]) && sameView(hello->nonce, f[3]), line);
+        CHECK(herd::peer::parseHello(herd::peer::formatHello(hello->dialer, hello->acceptor, hello->nonce)).has_value(), line);
+    }
+    const auto welcome = herd::peer::parseWelcome(line);
+    CHECK(welcome.has_value() == (n == 4 && cmd == "HERD-WELCOME"), line);
+    if (welcome) {
+        CHECK(sameView(welcome->acceptor, f[1]) && sameView(welcome->nonce, f[2]) && sameView(welcome->proof, f[3]), line);
+        const QByteArray again = herd::peer::formatWelcome(welcome->acceptor, welcome->nonce, welcome->proof);
+        const auto back = herd::peer::parseWelcome(again);
+        CHECK(back && back->acceptor == welcome->acceptor && back->nonce == welcome->nonce
+                  && back->proof == welcome->proof, again);
+    }
+    const auto auth = herd::peer::parseAuth(line);
+    CHECK(auth.has_value() == (n > 0 && cmd == "HERD-AUTH"), line);
+    if (auth) {
+        CHECK(auth->wellFormed == (n == 2), line);
+        if (auth->wellFormed) {
+            CHECK(sameView(auth->proof, f[1]), line);
+            const auto back = herd::peer::parseAuth(herd::peer::formatAuth(auth->proof));
+            CHECK(back && back->wellFormed && back->proof == auth->proof, line);
+        }
+    }
+    CHECK(herd::peer::isOk(line) == (n == 1 && cmd == "HERD-OK"), line);
+
+    bool decided1 = true;
+    bool decided2 = true;
+    bool decided3 = true;
+    const auto n1 = n > 1 ? referenceNumber(f[1], &decided1) : std::nullopt;
+    const auto n2 = n > 2 ? referenceNumber(f[2], &decided2) : std::nullopt;
+    const auto n3 = n > 3 ? referenceNumber(f[3], &decided3) : std::nullopt;
+
+    const auto hb = herd::peer::parseHeartbeat(line);
+    const bool hbShape = (n == 2 || n == 4) && cmd == "HERD-HB";
+    if (!hbShape)
+        CHECK(!hb, line);
+    else if (decided1)
+        CHECK(hb.has_value() == n1.has_value(), line);
+    if (hb) {
+        CHECK(sameView(hb->seqText, f[1]), line);
+        if (n1)
+            CHECK(hb->seq == *n1, line);
+        if (n == 2)
+            CHECK(!hb->store, line);
+        if (n == 4 && decided2 && decided3)
+            CHECK(hb->store.has_value() == (n2 && n3), line);
+        if (hb->store && n2 && n3)
+            CHECK(hb->store->epoch == *n2 && hb->store->seq == *n3, line);
+        const auto back = herd::peer::parseHeartbeat(herd::peer::formatHeartbeat(hb->seq, {1, 2}));
+        CHECK(back && back->seq == hb->seq && back->store && back->store->epoch == 1 && back->store->seq == 2, line);
+        const auto ack = herd::peer::parseAck(herd::peer::formatAck(hb->seqText));
+        CHECK(ack && *ack == hb->seq, line);
+    }
+    const auto ack = herd::peer::parseAck(line);
+    if (!(n == 2 && cmd == "HERD-ACK"))
+        CHECK(!ack, line);
+    else if (decided1)
+        CHECK(ack.has_value() == n1.has_value() && (!ack || *ack == *n1), line);
+    const auto sync = herd::peer::parseSync(line);
+    if (!(n == 3 && cmd == "HERD-SYNC"))
+        CHECK(!sync, line);
+    else if (decided1 && decided2)
+        CHECK(sync.has_value() == (n1 && n2) && (!sync || (sync->epoch == *n1 && sync->seq == *n2)), line);
+    if (sync) {
+        const auto back = herd::peer::parseSync(herd::peer::formatSync(*sync));
+        CHECK(back && *back == *sync, line);
+    }
+
+    // An AT line: canonical exactly when it is its fields joined by single spaces, and the
+    // canonical form parses back to the same fields.
+    const protocol::Message m = protocol::parse(line);
+    if (m.kind == protocol::Kind::At) {
+        QByteArray joined;
+        for (int i = 0; i < n; ++i)
+            joined.append(i ? " " : "").append(f[i]);
+        CHECK(herd::peer::isCanonicalAt(line, m) == (joined == line), line);
+        QByteArray out = "scratch";
+        herd::peer::formatCanonicalAt(out, m);
+        CHECK(out == joined, out);
+        const protocol::Message back = protocol::parse(out);
+        CHECK(back.kind == protocol::Kind::At && herd::peer::isCanonicalAt(out, back), out);
+        CHECK(back.origin == m.origin && back.skew == m.skew && back.client == m.client
+                  && back.location == m.location && back.time == m.time, out);
+    }
+}
+
 quint64 hash(QByteArrayView in)
 {
     quint64 h = 1469598103934665603ULL;   // FNV-1a
@@ -491,9 +613,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         if (r.event == LineFramer::Event::Overlong)
             break;
         checkParse(r.bytes, received, node);
+        checkPeer(r.bytes);
         checkEscaped(r.bytes, 1 + qsizetype(h % 600));
     }
     checkParse(in, received, node);
+    checkPeer(in);
     checkEscaped(in, 512);
     return 0;
 }

@@ -32,7 +32,7 @@ Connection::Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int m
                        qint64 maxOutputBytes)
     : m_owner(owner), m_poller(poller), m_id(id), m_maxOutput(maxOutputBytes), m_in(maxLineBytes)
 {
-    openedAtMs = QDateTime::currentMSecsSinceEpoch();
+    m_openedAtMs = QDateTime::currentMSecsSinceEpoch();
 }
 
 Connection::Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int fd,
@@ -57,7 +57,7 @@ Connection *Connection::dial(ConnectionOwner *owner, Poller *poller, quint64 id,
 {
     auto *c = new Connection(owner, poller, id, maxLineBytes, maxOutputBytes);
     c->m_state = State::Connecting;
-    c->dialledByUs = true;
+    c->m_outgoing = true;
     c->m_peerAddress = ip + QLatin1Char(':') + QString::number(port);
     const QHostAddress address(ip);
     sockaddr_storage sa{};
@@ -144,7 +144,7 @@ bool Connection::appendOutput(QByteArrayView bytes, bool newline)
     if (newline)
         m_out.append('\n');
     if (pendingOutput() > m_maxOutput) {
-        outputOverflowed = true;
+        m_outputOverflowed = true;
         abort(QStringLiteral("output limit exceeded (%1 bytes unread)").arg(pendingOutput()));
         return false;
     }
@@ -377,7 +377,7 @@ void Connection::readInput()
         closeFd(QStringLiteral("read failed: %1").arg(errnoString(err)));
         return;
     }
-    readAt = protocol::now();
+    m_readAt = protocol::now();
     if (!m_in.isOverlong())
         m_owner->connectionReadAhead(*this, m_in.pending());
     processInput(eof);

@@ -95,19 +95,12 @@ public:
 
     void onPollEvent(std::uint32_t events) override;
 
-    // The node's own bookkeeping, carried with the connection.
-    int role = 0;
-    QString peerName;
-    QByteArray nonceLocal;
-    QByteArray nonceRemote;
-    bool dialledByUs = false;
-    qint64 openedAtMs = 0;
-    qint64 lastLineAtMs = 0;      // 0: no complete line yet (slowloris check)
-    bool outputOverflowed = false;   // closed for output not read in time
-    QByteArray label;             // how logs name it: "client#7 127.0.0.1:40112", "peer Jaquez"
+    qint64 openedAtMs() const { return m_openedAtMs; }   // epoch ms
+    bool isOutgoing() const { return m_outgoing; }       // made by dial()
+    bool outputOverflowed() const { return m_outputOverflowed; }   // closed for output not read in time
     // When the lines now being handed out were read: one clock read per read, shared by the
     // (often dozens of pipelined) lines it brought, which did arrive together.
-    protocol::Timestamp readAt;
+    const protocol::Timestamp &readAt() const { return m_readAt; }
 
 private:
     Connection(ConnectionOwner *owner, Poller *poller, quint64 id, int maxLineBytes, qint64 maxOutputBytes);
@@ -147,8 +140,10 @@ private:
     };
     std::deque<Slot> m_slots;
     quint64 m_nextTicket = 1;
-
-    friend class Node;
+    qint64 m_openedAtMs = 0;
+    bool m_outgoing = false;
+    bool m_outputOverflowed = false;
+    protocol::Timestamp m_readAt;
 };
 
 } // namespace herd

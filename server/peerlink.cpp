@@ -4,23 +4,13 @@
 
 namespace herd {
 
-QString livenessName(Liveness l)
-{
-    switch (l) {
-    case Liveness::Down: return QStringLiteral("down");
-    case Liveness::Alive: return QStringLiteral("alive");
-    case Liveness::Suspect: return QStringLiteral("suspect");
-    case Liveness::Dead: return QStringLiteral("dead");
-    }
-    return {};
-}
-
-PeerLink::PeerLink(QString peer, int redialMinMs, int redialMaxMs, QObject *parent)
+PeerLink::PeerLink(QString peer, int redialMinMs, int redialMaxMs, int suspectAfterMissed, QObject *parent)
     : QObject(parent)
     , m_peer(std::move(peer))
     , m_redialMinMs(redialMinMs)
     , m_redialMaxMs(redialMaxMs)
     , m_backoffMs(redialMinMs)
+    , m_suspectAfter(suspectAfterMissed)
     , m_redialTimer(new QTimer(this))
 {
     m_redialTimer->setSingleShot(true);
@@ -37,6 +27,39 @@ Liveness PeerLink::liveness() const
 LinkInfo PeerLink::info() const
 {
     return LinkInfo{m_peer, isUp(), false, liveness(), m_stats};
+}
+
+void PeerLink::wentUp(Session *s, qint64 nowMs)
+{
+    m_session = s;
+    m_lastDead = false;
+    resetBackoff();
+    cancelRedial();
+    resetHeartbeats();
+    ++m_stats.timesUp;
+    m_stats.lastChangeMs = nowMs;
+}
+
+void PeerLink::takeOver(Session *s)
+{
+    m_handover = false;
+    m_session = s;
+    resetHeartbeats();   // acks for the old connection's heartbeats will not come
+}
+
+void PeerLink::wentDown(qint64 nowMs)
+{
+    m_session = nullptr;
+    m_handover = false;
+    ++m_stats.timesDown;
+    m_stats.lastChangeMs = nowMs;
+    resetHeartbeats();
+}
+
+void PeerLink::startHandover()
+{
+    m_session = nullptr;
+    m_handover = true;
 }
 
 int PeerLink::nextRedialDelay()

@@ -254,6 +254,12 @@ qint64 nowUs() noexcept
     return t.sec * 1'000'000 + t.nsec / 1000;
 }
 
+qint64 nowMs() noexcept
+{
+    const Timestamp t = now();
+    return t.sec * 1000 + t.nsec / 1'000'000;
+}
+
 Message parse(QByteArrayView line) noexcept
 {
     Message m;

@@ -40,6 +40,7 @@ QByteArray formatSkew(Timestamp received, Timestamp client);
 
 Timestamp now() noexcept;   // CLOCK_REALTIME, nanoseconds
 qint64 nowUs() noexcept;    // the same, in microseconds since the epoch
+qint64 nowMs() noexcept;    // the same, in milliseconds since the epoch
 
 enum class Kind {
     Blank,      // nothing but white space: no reply

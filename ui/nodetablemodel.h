@@ -1,5 +1,5 @@
 #pragma once
-#include "node.h"
+#include "stats.h"
 
 #include <QAbstractTableModel>
 #include <QList>
