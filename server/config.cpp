@@ -11,6 +11,7 @@
 #include <QUrl>
 
 #include <cmath>
+#include <variant>
 
 using namespace Qt::StringLiterals;
 
@@ -112,6 +113,83 @@ QString integerRange(qint64 min, qint64 max)
     return u"must be an integer from %1 to %2"_s.arg(QString::number(min), QString::number(max));
 }
 
+// One key of a config object: its name in the file, the field it sets and what values it takes.
+// The parser reads and toJson() prints the same table, so a key is listed once.
+enum class Rule { Any, Range, EnvName, Provider, HttpUrl };
+
+template <typename S>
+struct Key {
+    QString name;
+    std::variant<int S::*, qint64 S::*, QString S::*> field;
+    Rule rule = Rule::Any;
+    qint64 min = 0;
+    qint64 max = 0;
+};
+
+const QList<Key<PlacesConfig>> &placesKeys()
+{
+    static const QList<Key<PlacesConfig>> keys{
+        {u"provider"_s, &PlacesConfig::provider, Rule::Provider},
+        {u"endpoint"_s, &PlacesConfig::endpoint, Rule::HttpUrl},
+        {u"api_key_env"_s, &PlacesConfig::apiKeyEnv, Rule::EnvName},
+        {u"timeout_ms"_s, &PlacesConfig::timeoutMs, Rule::Range, 1, kMaxTimeoutMs},
+        {u"dataset"_s, &PlacesConfig::dataset},
+        {u"max_concurrent"_s, &PlacesConfig::maxConcurrent, Rule::Range, 1, kMaxConcurrent},
+    };
+    return keys;
+}
+
+const QList<Key<LimitsConfig>> &limitsKeys()
+{
+    static const QList<Key<LimitsConfig>> keys{
+        {u"max_line_bytes"_s, &LimitsConfig::maxLineBytes, Rule::Range, kMinLineBytes, kMaxLineBytes},
+        {u"max_output_bytes"_s, &LimitsConfig::maxOutputBytes, Rule::Range, kMinOutputBytes, kMaxOutputBytes},
+        {u"max_connections"_s, &LimitsConfig::maxConnections, Rule::Range, 1, 1000000},
+        {u"first_line_timeout_ms"_s, &LimitsConfig::firstLineTimeoutMs, Rule::Range, 0, kMaxLimitTimeoutMs},
+        {u"idle_timeout_ms"_s, &LimitsConfig::idleTimeoutMs, Rule::Range, 0, kMaxLimitTimeoutMs},
+    };
+    return keys;
+}
+
+const QList<Key<PeerConfig>> &peerKeys()
+{
+    static const QList<Key<PeerConfig>> keys{
+        {u"heartbeat_ms"_s, &PeerConfig::heartbeatMs, Rule::Range, kMinHeartbeatMs, kMaxHeartbeatMs},
+        {u"suspect_after_missed"_s, &PeerConfig::suspectAfterMissed, Rule::Range, 1, kMaxMissed - 1},
+        {u"dead_after_missed"_s, &PeerConfig::deadAfterMissed, Rule::Range, 2, kMaxMissed},
+        {u"redial_min_ms"_s, &PeerConfig::redialMinMs, Rule::Range, 1, kMaxRedialMs},
+        {u"redial_max_ms"_s, &PeerConfig::redialMaxMs, Rule::Range, 1, kMaxRedialMs},
+    };
+    return keys;
+}
+
+// The plain top-level keys (nodes, links, the sections and status_host have their own rules).
+const QList<Key<HerdConfig>> &rootKeys()
+{
+    static const QList<Key<HerdConfig>> keys{
+        {u"log_dir"_s, &HerdConfig::logDir},
+        {u"state_dir"_s, &HerdConfig::stateDir},
+        {u"peer_secret_env"_s, &HerdConfig::peerSecretEnv, Rule::EnvName},
+    };
+    return keys;
+}
+
+template <typename S>
+QStringList keyNames(const QList<Key<S>> &keys)
+{
+    QStringList names;
+    for (const Key<S> &k : keys)
+        names.append(k.name);
+    return names;
+}
+
+template <typename S>
+void insertKeys(QJsonObject &out, const S &s, const QList<Key<S>> &keys)
+{
+    for (const Key<S> &k : keys)
+        std::visit([&](auto field) { out.insert(k.name, QJsonValue(s.*field)); }, k.field);
+}
+
 // Validates one JSON document into a HerdConfig. Stops at the first problem, in reading order;
 // within an object, unknown keys are reported before bad values (a misspelt key explains why
 // its value seems to be ignored).
@@ -135,6 +213,13 @@ private:
     template <typename T>
     bool readInt(const QJsonObject &obj, const QString &path, const QString &key, qint64 min,
                  qint64 max, T *out);
+    // Every key of the table that `obj` has, in table order; stops at the first bad value.
+    template <typename S>
+    bool readKeys(const QJsonObject &obj, const QString &path, const QList<Key<S>> &keys, S *out);
+    template <typename S, typename T>
+    bool readKey(const QJsonObject &obj, const QString &path, const Key<S> &key, T *out);
+    template <typename S>
+    bool readKey(const QJsonObject &obj, const QString &path, const Key<S> &key, QString *out);
 
     bool parseNodes(const QJsonObject &root, HerdConfig *cfg);
     bool parseNode(const QJsonValue &v, const QString &path, NodeConfig *node);
@@ -208,6 +293,55 @@ bool Parser::readInt(const QJsonObject &obj, const QString &path, const QString 
     return true;
 }
 
+template <typename S>
+bool Parser::readKeys(const QJsonObject &obj, const QString &path, const QList<Key<S>> &keys, S *out)
+{
+    for (const Key<S> &k : keys) {
+        if (!std::visit([&](auto field) { return readKey(obj, path, k, &(out->*field)); }, k.field))
+            return false;
+    }
+    return true;
+}
+
+template <typename S, typename T>
+bool Parser::readKey(const QJsonObject &obj, const QString &path, const Key<S> &key, T *out)
+{
+    return readInt(obj, path, key.name, key.min, key.max, out);
+}
+
+template <typename S>
+bool Parser::readKey(const QJsonObject &obj, const QString &path, const Key<S> &key, QString *out)
+{
+    switch (key.rule) {
+    case Rule::EnvName:
+        return readEnvName(obj, path, key.name, out);
+    case Rule::Provider: {
+        const QJsonValue v = obj.value(key.name);
+        if (v.isUndefined())
+            return true;
+        if (!v.isString() || !providerNames().contains(v.toString()))
+            return fail(childPath(path, key.name), u"must be one of %1"_s.arg(providerNames().join(u", "_s)));
+        *out = v.toString();
+        return true;
+    }
+    case Rule::HttpUrl: {
+        if (!readString(obj, path, key.name, out))
+            return false;
+        if (out->isEmpty())
+            return true;
+        const QUrl url(*out, QUrl::StrictMode);
+        const QString scheme = url.scheme();
+        if (!url.isValid() || (scheme != u"http"_s && scheme != u"https"_s) || url.host().isEmpty())
+            return fail(childPath(path, key.name), u"must be an http or https URL, or empty for the provider's default"_s);
+        return true;
+    }
+    case Rule::Any:
+    case Rule::Range:
+        break;
+    }
+    return readString(obj, path, key.name, out);
+}
+
 std::optional<HerdConfig> Parser::parse(const QByteArray &json)
 {
     QJsonParseError parseError;
@@ -223,16 +357,14 @@ std::optional<HerdConfig> Parser::parse(const QByteArray &json)
     const QJsonObject root = doc.object();
     HerdConfig cfg;
     const bool ok = checkKeys(root, {},
-                              {u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                               u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s, u"status_host"_s})
+                              QStringList{u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s}
+                                  + keyNames(rootKeys()) + QStringList{u"status_host"_s})
             && parseNodes(root, &cfg)
             && parseLinks(root, &cfg)
             && parsePlaces(root, &cfg.places)
             && parseLimits(root, &cfg.limits)
             && parsePeers(root, &cfg.peers)
-            && readString(root, {}, u"log_dir"_s, &cfg.logDir)
-            && readString(root, {}, u"state_dir"_s, &cfg.stateDir)
-            && readEnvName(root, {}, u"peer_secret_env"_s, &cfg.peerSecretEnv)
+            && readKeys(root, {}, rootKeys(), &cfg)
             && parseStatusHost(root, &cfg)
             && checkStatusPorts(cfg);
     if (!ok)
@@ -354,34 +486,8 @@ bool Parser::parsePlaces(const QJsonObject &root, PlacesConfig *places)
     if (v.isUndefined())
         return true;
     QJsonObject obj;
-    if (!objectAt(v, path, &obj)
-        || !checkKeys(obj, path,
-                      {u"provider"_s, u"endpoint"_s, u"api_key_env"_s, u"timeout_ms"_s,
-                       u"dataset"_s, u"max_concurrent"_s}))
-        return false;
-
-    const QJsonValue provider = obj.value(u"provider"_s);
-    if (!provider.isUndefined()) {
-        if (!provider.isString() || !providerNames().contains(provider.toString()))
-            return fail(childPath(path, u"provider"_s),
-                        u"must be one of %1"_s.arg(providerNames().join(u", "_s)));
-        places->provider = provider.toString();
-    }
-
-    if (!readString(obj, path, u"endpoint"_s, &places->endpoint))
-        return false;
-    if (!places->endpoint.isEmpty()) {
-        const QUrl url(places->endpoint, QUrl::StrictMode);
-        const QString scheme = url.scheme();
-        if (!url.isValid() || (scheme != u"http"_s && scheme != u"https"_s) || url.host().isEmpty())
-            return fail(childPath(path, u"endpoint"_s),
-                        u"must be an http or https URL, or empty for the provider's default"_s);
-    }
-
-    return readEnvName(obj, path, u"api_key_env"_s, &places->apiKeyEnv)
-        && readInt(obj, path, u"timeout_ms"_s, 1, kMaxTimeoutMs, &places->timeoutMs)
-        && readString(obj, path, u"dataset"_s, &places->dataset)
-        && readInt(obj, path, u"max_concurrent"_s, 1, kMaxConcurrent, &places->maxConcurrent);
+    return objectAt(v, path, &obj) && checkKeys(obj, path, keyNames(placesKeys()))
+        && readKeys(obj, path, placesKeys(), places);
 }
 
 bool Parser::parseLimits(const QJsonObject &root, LimitsConfig *limits)
@@ -391,15 +497,8 @@ bool Parser::parseLimits(const QJsonObject &root, LimitsConfig *limits)
     if (v.isUndefined())
         return true;
     QJsonObject obj;
-    return objectAt(v, path, &obj)
-        && checkKeys(obj, path, {u"max_line_bytes"_s, u"max_output_bytes"_s, u"max_connections"_s,
-                                 u"first_line_timeout_ms"_s, u"idle_timeout_ms"_s})
-        && readInt(obj, path, u"max_line_bytes"_s, kMinLineBytes, kMaxLineBytes, &limits->maxLineBytes)
-        && readInt(obj, path, u"max_output_bytes"_s, kMinOutputBytes, kMaxOutputBytes,
-                   &limits->maxOutputBytes)
-        && readInt(obj, path, u"max_connections"_s, 1, 1000000, &limits->maxConnections)
-        && readInt(obj, path, u"first_line_timeout_ms"_s, 0, kMaxLimitTimeoutMs, &limits->firstLineTimeoutMs)
-        && readInt(obj, path, u"idle_timeout_ms"_s, 0, kMaxLimitTimeoutMs, &limits->idleTimeoutMs);
+    return objectAt(v, path, &obj) && checkKeys(obj, path, keyNames(limitsKeys()))
+        && readKeys(obj, path, limitsKeys(), limits);
 }
 
 bool Parser::parsePeers(const QJsonObject &root, PeerConfig *peers)
@@ -409,15 +508,8 @@ bool Parser::parsePeers(const QJsonObject &root, PeerConfig *peers)
     if (v.isUndefined())
         return true;
     QJsonObject obj;
-    if (!objectAt(v, path, &obj)
-        || !checkKeys(obj, path,
-                      {u"heartbeat_ms"_s, u"suspect_after_missed"_s, u"dead_after_missed"_s,
-                       u"redial_min_ms"_s, u"redial_max_ms"_s})
-        || !readInt(obj, path, u"heartbeat_ms"_s, kMinHeartbeatMs, kMaxHeartbeatMs, &peers->heartbeatMs)
-        || !readInt(obj, path, u"suspect_after_missed"_s, 1, kMaxMissed - 1, &peers->suspectAfterMissed)
-        || !readInt(obj, path, u"dead_after_missed"_s, 2, kMaxMissed, &peers->deadAfterMissed)
-        || !readInt(obj, path, u"redial_min_ms"_s, 1, kMaxRedialMs, &peers->redialMinMs)
-        || !readInt(obj, path, u"redial_max_ms"_s, 1, kMaxRedialMs, &peers->redialMaxMs))
+    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, keyNames(peerKeys()))
+        || !readKeys(obj, path, peerKeys(), peers))
         return false;
 
     // A pair that breaks its order is reported at the key the file sets; when a file sets only
@@ -524,39 +616,22 @@ QJsonObject HerdConfig::toJson() const
     for (const auto &[a, b] : links)
         linksJson.append(QJsonArray{a, b});
 
-    const QJsonObject placesJson{
-        {u"provider"_s, places.provider},
-        {u"endpoint"_s, places.endpoint},
-        {u"api_key_env"_s, places.apiKeyEnv},
-        {u"timeout_ms"_s, places.timeoutMs},
-        {u"dataset"_s, places.dataset},
-        {u"max_concurrent"_s, places.maxConcurrent},
-    };
-    const QJsonObject limitsJson{
-        {u"max_line_bytes"_s, limits.maxLineBytes},
-        {u"max_output_bytes"_s, limits.maxOutputBytes},
-        {u"max_connections"_s, limits.maxConnections},
-        {u"first_line_timeout_ms"_s, limits.firstLineTimeoutMs},
-        {u"idle_timeout_ms"_s, limits.idleTimeoutMs},
-    };
-    const QJsonObject peersJson{
-        {u"heartbeat_ms"_s, peers.heartbeatMs},
-        {u"suspect_after_missed"_s, peers.suspectAfterMissed},
-        {u"dead_after_missed"_s, peers.deadAfterMissed},
-        {u"redial_min_ms"_s, peers.redialMinMs},
-        {u"redial_max_ms"_s, peers.redialMaxMs},
-    };
-    return QJsonObject{
+    QJsonObject placesJson;
+    insertKeys(placesJson, places, placesKeys());
+    QJsonObject limitsJson;
+    insertKeys(limitsJson, limits, limitsKeys());
+    QJsonObject peersJson;
+    insertKeys(peersJson, peers, peerKeys());
+    QJsonObject root{
         {u"nodes"_s, nodesJson},
         {u"links"_s, linksJson},
         {u"places"_s, placesJson},
         {u"limits"_s, limitsJson},
         {u"peers"_s, peersJson},
-        {u"log_dir"_s, logDir},
-        {u"state_dir"_s, stateDir},
-        {u"peer_secret_env"_s, peerSecretEnv},
         {u"status_host"_s, statusHost},
     };
+    insertKeys(root, *this, rootKeys());
+    return root;
 }
 
 std::optional<HerdConfig> HerdConfig::fromJson(const QByteArray &json, QString *error)
