@@ -549,7 +549,7 @@ bool Parser::parseStatusHost(const QJsonObject &root, HerdConfig *cfg)
 bool Parser::checkStatusPorts(const HerdConfig &cfg)
 {
     const auto sameHost = [&](const QString &host) {
-        const auto norm = [](const QString &h) { return h == u"localhost"_s ? u"127.0.0.1"_s : h.toLower(); };
+        const auto norm = [](const QString &h) { return bindAddress(h).toLower(); };
         return norm(host) == norm(cfg.statusHost);
     };
     for (qsizetype i = 0; i < cfg.nodes.size(); ++i) {
@@ -571,6 +571,11 @@ bool Parser::checkStatusPorts(const HerdConfig &cfg)
 }
 
 } // namespace
+
+QString bindAddress(const QString &host)
+{
+    return host == u"localhost"_s ? u"127.0.0.1"_s : host;
+}
 
 const NodeConfig *HerdConfig::node(const QString &name) const
 {

@@ -81,4 +81,8 @@ struct HerdConfig {
     static QString presetPath(const QString &name);   // empty for an unknown name
 };
 
+// The address a configured host listens on: "localhost" is 127.0.0.1 (one address, not
+// whatever the resolver returns first); anything else is an address literal, taken as written.
+QString bindAddress(const QString &host);
+
 } // namespace herd

@@ -90,8 +90,7 @@ bool Node::start()
     server->setParent(this);
     server->onAccept = [this](qintptr fd) { accept(fd); };
     m_server = server;
-    const QHostAddress address(self->host == QLatin1String("localhost") ? QStringLiteral("127.0.0.1")
-                                                                         : self->host);
+    const QHostAddress address(bindAddress(self->host));
     m_server->setListenBacklogSize(4096);   // Qt's default 50 drops SYNs when thousands connect at once
     // A restarted node binds the port it had, so neighbours find it where they left it.
     if (address.isNull() || !m_server->listen(address, m_port)) {

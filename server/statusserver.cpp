@@ -19,7 +19,7 @@ namespace herd {
 
 namespace {
 
-qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
+using protocol::nowMs;
 
 QByteArray reasonPhrase(int code)
 {
@@ -144,7 +144,7 @@ StatusServer::~StatusServer()
 bool StatusServer::listen(const QString &host, quint16 port)
 {
     m_host = host;
-    const QHostAddress address(host == QLatin1String("localhost") ? QStringLiteral("127.0.0.1") : host);
+    const QHostAddress address(bindAddress(host));
     if (address.isNull() || !m_server->listen(address, port)) {
         m_lastError = address.isNull()
             ? QStringLiteral("%1: status: cannot listen on %2: not an IP address").arg(m_node->name(), host)

@@ -94,16 +94,6 @@ private:
             return done();
         }, timeoutMs);
     }
-    bool allLinksUp() const
-    {
-        if (m_links->rowCount() != 4)
-            return false;
-        for (int row = 0; row < m_links->rowCount(); ++row) {
-            if (!m_links->index(row, 0).data(LinkTableModel::UpRole).toBool())
-                return false;
-        }
-        return true;
-    }
 
     std::unique_ptr<QTemporaryDir> m_dir;
     std::unique_ptr<herd::Herd> m_herd;
@@ -139,7 +129,7 @@ void tst_Models::init()
     m_herd->setEventStream(m_events.get());
     QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
     m_applied = 0;
-    QVERIFY2(applyUntil([this] { return allLinksUp(); }), "the four (node, peer) rows never all showed up");
+    QVERIFY2(applyUntil([this] { return herdtest::allLinkRowsUp(*m_links, 4); }), "the four (node, peer) rows never all showed up");
 }
 
 void tst_Models::cleanup()

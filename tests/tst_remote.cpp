@@ -171,16 +171,6 @@ bool allRunningAndLinked(const MonitorBatch &b, int nodes)
 }
 
 // The links table holds `ends` link ends, every one up.
-bool allLinksUp(const herd::MainWindow &window, int ends)
-{
-    const auto *links = window.linkModel();
-    if (links->rowCount() != ends)
-        return false;
-    for (int r = 0; r < links->rowCount(); ++r)
-        if (!links->index(r, 0).data(herd::LinkTableModel::UpRole).toBool())
-            return false;
-    return true;
-}
 
 // Sends an IAMAT for `client` through the window's console to `node` of a three-node herd, and
 // checks its effect in every view: the reply, the client table (held by 3/3), the map, traffic.
@@ -508,7 +498,7 @@ void tst_Remote::windowAttachedToARemoteHerd()
     // The same views as in-process: nodes, links, topology.
     const herd::NodeTableModel *nodes = window.nodeModel();
     QTRY_COMPARE_WITH_TIMEOUT(nodes->rowCount(), 3, 10000);
-    QVERIFY(QTest::qWaitFor([&] { return allLinksUp(window, 4); }, 10000));
+    QVERIFY(QTest::qWaitFor([&] { return herdtest::allLinkRowsUp(*window.linkModel(), 4); }, 10000));
     QTRY_COMPARE(window.topology()->edgeItem(u"Hill"_s, u"Jaquez"_s)->state(), herd::EdgeState::Up);
 
     // In-process controls are off, and say why.
@@ -630,7 +620,7 @@ void tst_Remote::windowAttachedToHeadlessProcess()
                 return false;
         return true;
     }, 10000), err.constData());
-    QVERIFY(QTest::qWaitFor([&] { return allLinksUp(window, 4); }, 10000));
+    QVERIFY(QTest::qWaitFor([&] { return herdtest::allLinkRowsUp(*window.linkModel(), 4); }, 10000));
     QTRY_COMPARE(window.topology()->edgeItem(u"Jaquez"_s, u"Smith"_s)->state(), herd::EdgeState::Up);
 
     // An IAMAT through the console reaches the process; its effect shows in table, map, traffic.

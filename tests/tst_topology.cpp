@@ -38,18 +38,6 @@ using herdtest::classicHerd;
 
 namespace {
 
-bool allLinksUp(const herd::Herd &h)
-{
-    for (const herd::NodeStats &s : h.stats()) {
-        if (!s.running)
-            return false;
-        for (const herd::LinkInfo &l : s.links) {
-            if (!l.up)
-                return false;
-        }
-    }
-    return true;
-}
 
 template <typename T>
 QList<T *> itemsOfType(const QGraphicsScene *scene)
@@ -133,7 +121,7 @@ void tst_Topology::startHerd(bool withEvents)
         m_batches = std::make_unique<QSignalSpy>(m_events.get(), &herd::EventStream::batchReady);
     }
     QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
-    QTRY_VERIFY2_WITH_TIMEOUT(allLinksUp(*m_herd), "every link of the five-node herd comes up", 10000);
+    QTRY_VERIFY2_WITH_TIMEOUT(herdtest::allLinksUp(m_herd->stats()), "every link of the five-node herd comes up", 10000);
 }
 
 // Stats change on the network's schedule: re-apply fresh ones until the scene shows `done`.
