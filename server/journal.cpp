@@ -66,7 +66,6 @@ bool Journal::open(const QString &dir, const QString &node, LocationStore *store
         return false;
     }
     const QDir d(dir);
-    m_loaded = 0;
     for (const QString &name : {node + QStringLiteral(".snapshot"), node + QStringLiteral(".journal")}) {
         QFile f(d.filePath(name));
         if (!f.exists())
@@ -75,7 +74,7 @@ bool Journal::open(const QString &dir, const QString &node, LocationStore *store
             *error = QStringLiteral("cannot read %1: %2").arg(f.fileName(), f.errorString());
             return false;
         }
-        m_loaded += load(f.readAll(), store);
+        load(f.readAll(), store);
     }
     return compact(error);
 }

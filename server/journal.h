@@ -28,7 +28,6 @@ public:
     // opens an empty journal. Returns false with *error (one line) on an I/O failure.
     bool open(const QString &dir, const QString &node, LocationStore *store, QString *error);
     bool isOpen() const { return m_fd >= 0; }
-    qint64 loadedRecords() const { return m_loaded; }
 
     void append(QByteArrayView atLine);   // buffered until writeOut()
     void writeOut();                      // write(2) what is buffered; compacts when due
@@ -45,7 +44,6 @@ private:
     QByteArray m_buffer;
     qint64 m_journalBytes = 0;
     qint64 m_snapshotBytes = 0;
-    qint64 m_loaded = 0;
     bool m_dirty = false;     // written since the last sync
 };
 

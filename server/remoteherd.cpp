@@ -88,14 +88,6 @@ QHash<QString, QUrl> RemoteHerd::endpoints() const
     return out;
 }
 
-bool RemoteHerd::isLive(const QString &node) const
-{
-    for (const auto &s : m_streams)
-        if (s->node == node)
-            return s->live;
-    return false;
-}
-
 RemoteHerd::Stream *RemoteHerd::streamOf(const QString &node)
 {
     for (const auto &s : m_streams)

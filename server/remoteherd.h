@@ -50,7 +50,6 @@ public:
     // Known after attached(): the remote config (ports as bound), node -> events endpoint.
     const HerdConfig &config() const { return m_config; }
     QHash<QString, QUrl> endpoints() const;
-    bool isLive(const QString &node) const;
     // Traffic rows merged and waiting for the next batch (at most EventStream::kMaxTrafficRows).
     qsizetype pendingTrafficRows() const { return m_traffic.size(); }
     quint64 pendingTrafficDropped() const { return m_trafficDropped; }

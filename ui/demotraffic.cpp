@@ -93,7 +93,6 @@ void DemoTraffic::tick()
     if (random() < 0.15)
         lines += "WHATSAT " + w.name.toUtf8() + " 5 3\n";
     socket->write(lines);
-    ++m_sent;
 }
 
 } // namespace herd

@@ -21,7 +21,6 @@ public:
     void setNodes(const QList<QPair<QString, QPair<QString, quint16>>> &nodes);
     void start(int intervalMs = 400);
     void stop();
-    int updatesSent() const { return m_sent; }
 
 private:
     struct Walker {
@@ -37,7 +36,6 @@ private:
     QList<QTcpSocket *> m_sockets;
     QList<Walker> m_walkers;
     QTimer *m_timer;
-    int m_sent = 0;
     quint32 m_seed = 12345;
 };
 
