@@ -96,7 +96,13 @@ Connection *Connection::dial(ConnectionOwner *owner, Poller *poller, quint64 id,
         return c;
     }
     c->m_wantWrite = true;
-    poller->add(c->m_fd, c, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+    if (!poller->add(c->m_fd, c, EPOLLOUT | EPOLLIN | EPOLLRDHUP)) {
+        // As for an accepted descriptor: one that cannot be watched is closed, and says why.
+        c->m_error = errnoString(errno);
+        ::close(c->m_fd);
+        c->m_fd = -1;
+        c->m_state = State::Closed;
+    }
     return c;
 }
 
