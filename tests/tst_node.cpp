@@ -14,6 +14,7 @@
 #include <QTimer>
 #include <QDir>
 #include <QElapsedTimer>
+#include <numeric>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -305,7 +306,7 @@ void tst_Node::slowPlacesDoesNotBlockOthers()
     config.places.provider = QStringLiteral("google");
     config.places.apiKeyEnv = QStringLiteral("HERD_TEST_SLOW_KEY");
     config.places.endpoint = QStringLiteral("http://127.0.0.1:%1/v1/places:searchNearby").arg(silent.serverPort());
-    config.places.timeoutMs = 1500;
+    config.places.timeoutMs = 4000;
     startSingle(config);
 
     TestClient waiting(port());
@@ -314,11 +315,12 @@ void tst_Node::slowPlacesDoesNotBlockOthers()
     waiting.send("WHATSAT w 10 3\n");
     QTRY_VERIFY(silent.hasPendingConnections() || silent.findChildren<QTcpSocket *>().size() > 0);
     TestClient other(port());
-    QElapsedTimer t;
-    t.start();
     other.send("IAMAT o +1+2 1\n");
     QVERIFY(other.readLine().startsWith("AT Hill "));
-    QVERIFY2(t.elapsed() < 1000, "an IAMAT must not wait for another client's Places request");
+    // Answered while the Places request is still open (the provider gives up on the silent
+    // server only at its timeout): the IAMAT did not queue behind another client's WHATSAT.
+    const herd::NodeStats during = m_herd->node(QStringLiteral("Hill"))->stats();
+    QCOMPARE(std::accumulate(during.placesLatency.begin(), during.placesLatency.end(), quint64(0)), quint64(0));
     bool ok = false;
     const QByteArray reply = waiting.readUntil("\n\n", &ok, 10000);
     QVERIFY(ok);
