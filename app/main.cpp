@@ -40,7 +40,7 @@ void onSignal(int)
     [[maybe_unused]] const ssize_t n = ::write(g_signalPipe[1], &byte, 1);
 }
 
-// SPEC §2: thousands of concurrent connections need more than the usual 1024 descriptors.
+// A node serves thousands of concurrent connections, which need more than the usual 1024 descriptors.
 void raiseFileLimit()
 {
     rlimit lim{};

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# herd against the epoll ceiling (issue 5), in one run on this machine: the IAMAT rate of a
+# herd against the epoll ceiling, in one run on this machine: the IAMAT rate of a
 # single herd node and of herd-epoll-ceiling (a bare single-threaded epoll line server) under the
 # same herd-bench load, and their ratio.
 #

@@ -1,5 +1,5 @@
 // herd-epoll-ceiling: the plainest single-threaded epoll line server that answers IAMAT, written
-// only as the yardstick for herd (issue 5): what one core can do with parsing plus system calls
+// only as the yardstick for herd: what one core can do with parsing plus system calls
 // and nothing else (no validation, no store, no flooding, no logging).
 //
 //   herd-epoll-ceiling [--port P] [--host 127.0.0.1]     (P = 0 picks a free port)
@@ -78,7 +78,7 @@ void answer(std::string_view line, std::string &out)
     std::string_view f[5];
     const int n = splitFields(line, f);
     if (n == 0)
-        return;   // blank line: no reply (SPEC §2)
+        return;   // blank line: no reply, as in herd
     if (n == 4 && f[0] == "IAMAT") {
         out.append("AT Ceiling +0.000000000 ");
         out.append(f[1]);
@@ -189,7 +189,7 @@ private:
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         if (n <= 0) {
-            // End of input: a final line without '\n' still gets its answer (SPEC §2).
+            // End of input: a final line without '\n' still gets its answer, as in herd.
             if (!c->carry.empty()) {
                 answer(c->carry, c->out);
                 c->carry.clear();

@@ -1,4 +1,4 @@
-// herd-bench: a load generator for herd (SPEC §2, §3; issue 5) and for herd-epoll-ceiling.
+// herd-bench: a load generator for herd (client protocol and flooding) and for herd-epoll-ceiling.
 //
 // Plain C++ on raw non-blocking sockets and epoll, no Qt and no herdcore: the generator shares the
 // machine with the server it measures, so it must cost less than the server. Each load thread owns
@@ -84,7 +84,7 @@ void appendUint(std::string &out, uint64_t v)
     out.append(buf, size_t(r.ptr - buf));
 }
 
-// POSIX seconds with exactly 9 fraction digits, as a client would send them (SPEC §2).
+// POSIX seconds with exactly 9 fraction digits, as a client would send them.
 void appendClientTime(std::string &out, uint64_t ns)
 {
     appendUint(out, ns / kNsPerSec);

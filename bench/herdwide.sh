@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The herd-wide figure of issue 5: one process hosting the classic five-node herd (Hill, Jaquez,
+# The herd-wide figure (docs/PERFORMANCE.md): one process hosting the classic five-node herd (Hill, Jaquez,
 # Smith, Campbell, Singleton and their six links), IAMAT load with new client IDs spread over all
 # five nodes, every update stored by every node; afterwards 1,000 acknowledged clients are asked
 # at every node (none may be missing). Prints one line per run, then herd-bench's JSON lines.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How herd's cost grows (issue 5): a table of throughput and memory
+# How herd's cost grows: a table of throughput and memory
 #   A. with the number of clients a node holds: 1k, 10k, 100k, 1M, one node;
 #   B. with the number of nodes in one process: 5, 10, 15, 20, 25, every update flooded to all.
 #

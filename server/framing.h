@@ -1,5 +1,5 @@
 #pragma once
-// SPEC §2 line framing as a pure class: bytes in, lines out. No sockets, no event loop, so the
+// The protocol's line framing as a pure class: bytes in, lines out. No sockets, no event loop, so the
 // fuzzer and Connection run exactly the same code.
 #include <QByteArray>
 #include <QByteArrayView>

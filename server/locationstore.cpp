@@ -56,7 +56,7 @@ constexpr qsizetype kHeaderBytes = qsizetype(sizeof(ClientRecord));
 constexpr int kInitialBits = 6;   // 64 cells: a node that never sees a client costs 512 bytes
 
 // Where field `index` (0-based) of `line` starts, or -1 if it has fewer fields. Fields are runs
-// of non-white-space bytes (SPEC §2).
+// of non-white-space bytes, as the protocol splits them.
 qsizetype fieldOffset(QByteArrayView line, int index)
 {
     const char *p = line.data();

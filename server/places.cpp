@@ -697,7 +697,7 @@ public:
             if (geometry.value(QStringLiteral("type")).toString() != u"Point")
                 return fail(at + QStringLiteral(".geometry: must be a Point"));
             const QJsonArray coords = geometry.value(QStringLiteral("coordinates")).toArray();
-            // GeoJSON order is longitude, latitude (RFC 7946 §3.1.1); a third value is altitude.
+            // GeoJSON order is longitude, latitude (RFC 7946, section 3.1.1); a third value is altitude.
             if (coords.size() < 2 || !coords.at(0).isDouble() || !coords.at(1).isDouble())
                 return fail(at + QStringLiteral(".geometry.coordinates: must be [longitude, latitude]"));
             const double lng = coords.at(0).toDouble();

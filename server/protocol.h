@@ -19,7 +19,7 @@ struct Location {
     double lng = 0;
 };
 
-// SPEC §2 white space: space, tab, CR, FF, VT (LF only ever ends a line).
+// The protocol's white space between fields: space, tab, CR, FF, VT (LF only ever ends a line).
 constexpr bool isSpace(char c) noexcept
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';

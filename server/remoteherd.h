@@ -1,6 +1,6 @@
 #pragma once
 // A herd running in other processes or on other hosts, watched through its status endpoints
-// (contract-status.md): GET /status once for the config and the endpoints, then one GET /events
+// (docs/OPERATIONS.md, "Status endpoint"): GET /status once for the config and the endpoints, then one GET /events
 // stream per node, merged into the same monitor batches an in-process herd produces.
 #include "config.h"
 #include "monitor.h"

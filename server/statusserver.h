@@ -1,8 +1,8 @@
 #pragma once
 // The status endpoint of one node: a small, strict HTTP/1.1 server (GET only, one request per
 // connection) with /metrics (Prometheus text), /status (JSON) and /events (the monitor stream
-// of this node as JSON lines). Lives in the network thread with its node; the
-// README's "Status endpoint" section lists the limits.
+// of this node as JSON lines). Lives in the network thread with its node;
+// docs/OPERATIONS.md ("Status endpoint and metrics") lists the limits.
 #include "monitor.h"
 
 #include <QByteArray>

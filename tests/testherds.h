@@ -63,7 +63,7 @@ inline herd::HerdConfig lineOfThree(const QString &logDir)
                     logDir);
 }
 
-// The classic Hill/Jaquez/Smith/Campbell/Singleton herd (SPEC §4).
+// The classic Hill/Jaquez/Smith/Campbell/Singleton herd (resources/herds/builtin.json).
 inline herd::HerdConfig classicHerd(const QString &logDir)
 {
     const QString hill = QStringLiteral("Hill"), jaquez = QStringLiteral("Jaquez"), smith = QStringLiteral("Smith"),

@@ -68,7 +68,7 @@ void tst_Config::presets_data()
     QTest::addColumn<QString>("preset");
     QTest::addColumn<QStringList>("nodes");
     QTest::addColumn<int>("firstPort");
-    QTest::addColumn<QStringList>("links");   // exactly SPEC §4, in its order
+    QTest::addColumn<QStringList>("links");   // the classic herd's links, in their usual order
 
     const QStringList hillNodes{u"Hill"_s, u"Jaquez"_s, u"Smith"_s, u"Campbell"_s, u"Singleton"_s};
     const QStringList hillLinks{u"Hill-Jaquez"_s, u"Hill-Smith"_s, u"Singleton-Jaquez"_s,

@@ -31,7 +31,7 @@ namespace {
 
 constexpr int kStartTimeoutMs = 10000;   // process start up to "herd: serving"
 constexpr int kFloodTimeoutMs = 8000;    // an update crossing the herd, redials included
-constexpr int kReplyBudgetMs = 1000;     // SPEC §3: a down neighbour never delays a client reply
+constexpr int kReplyBudgetMs = 1000;     // a down neighbour never delays a client reply
 
 // A port that was free a moment ago: bind to 0, read it, let it go.
 quint16 freePort()

@@ -1,4 +1,4 @@
-// The hostile-input corpus (tests/hostile, issue 4 item 5) against a live two-node herd: every
+// The hostile-input corpus (tests/hostile) against a live two-node herd: every
 // input on a fresh connection to Hill, its expected outcome checked byte for byte, and then no
 // crash, no state change, no flood, the peer link untouched, and the node still serving.
 #include "herd.h"
@@ -99,7 +99,7 @@ QByteArrayList fieldsOf(const QByteArray &line)
     return out;
 }
 
-// SPEC §2 framing written out plainly: the test's own reference, independent of LineFramer.
+// The protocol's framing written out plainly: the test's own reference, independent of LineFramer.
 struct Framed {
     QByteArrayList lines;    // every line the node handles, blank ones included
     bool overlong = false;   // the input ends in a line over the limit
@@ -282,7 +282,7 @@ void tst_Hostile::manifestCoversCorpus()
     const QStringList files = QDir(QStringLiteral(HERD_HOSTILE_DIR)).entryList({QStringLiteral("*.in")}, QDir::Files);
     for (const QString &f : files)
         QVERIFY2(listed.contains(f), qPrintable(f + QStringLiteral(": not in MANIFEST, so never run")));
-    QVERIFY2(rows.size() >= 60, "issue 4 asks for at least 60 hostile inputs");
+    QVERIFY2(rows.size() >= 60, "the corpus must keep at least 60 hostile inputs");
     QStringList counts;
     for (const QString &cat : kCategories) {
         QVERIFY2(byCategory.value(cat) > 0, qPrintable(QStringLiteral("no input in category ") + cat));

@@ -1,4 +1,4 @@
-// SPEC §2 (client protocol) as data tables over the pure parse/format functions of
+// The client protocol (docs/PROTOCOL.md) as data tables over the pure parse/format functions of
 // server/protocol.h: no sockets, no event loop.
 #include "protocol.h"
 
@@ -537,12 +537,12 @@ void tst_Protocol::formatSkew_data()
     QTest::addColumn<int>("clientNsec");
     QTest::addColumn<QByteArray>("expected");
 
-    QTest::newRow("SPEC example") << qint64(1621464828) << 223371889
+    QTest::newRow("classic example") << qint64(1621464828) << 223371889
                                   << qint64(1621464827) << 959498503 << "+0.263873386"_ba;
     QTest::newRow("zero") << qint64(1621464827) << 959498503
                           << qint64(1621464827) << 959498503 << "+0.000000000"_ba;
     QTest::newRow("zero at epoch") << qint64(0) << 0 << qint64(0) << 0 << "+0.000000000"_ba;
-    QTest::newRow("SPEC negative") << qint64(1621464828) << 47498503
+    QTest::newRow("classic negative") << qint64(1621464828) << 47498503
                                    << qint64(1621468427) << 959498503 << "-3599.912000000"_ba;
     QTest::newRow("whole seconds ahead") << qint64(12) << 0 << qint64(10) << 0 << "+2.000000000"_ba;
     QTest::newRow("whole seconds behind") << qint64(10) << 0 << qint64(12) << 0 << "-2.000000000"_ba;
@@ -706,7 +706,7 @@ void tst_Protocol::parseIamat_data()
     QTest::addColumn<double>("lat");
     QTest::addColumn<double>("lng");
 
-    QTest::newRow("SPEC example")
+    QTest::newRow("classic example")
         << "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"_ba
         << "kiwi.cs.ucla.edu"_ba << "+34.068930-118.445127"_ba << "1621464827.959498503"_ba
         << qint64(1621464827) << 959498503 << 34.068930 << -118.445127;
@@ -770,7 +770,7 @@ void tst_Protocol::parseWhatsat_data()
     QTest::addColumn<double>("radius");
     QTest::addColumn<int>("bound");
 
-    QTest::newRow("SPEC example") << "WHATSAT kiwi.cs.ucla.edu 10 2"_ba << "kiwi.cs.ucla.edu"_ba
+    QTest::newRow("classic example") << "WHATSAT kiwi.cs.ucla.edu 10 2"_ba << "kiwi.cs.ucla.edu"_ba
                                   << 10.0 << 2;
     QTest::newRow("limits") << "WHATSAT c 50.0 20"_ba << "c"_ba << 50.0 << 20;
     QTest::newRow("small radius") << "WHATSAT c .5 1"_ba << "c"_ba << 0.5 << 1;
@@ -804,7 +804,7 @@ void tst_Protocol::parseAt_data()
     QTest::addColumn<qint64>("sec");
     QTest::addColumn<int>("nsec");
 
-    QTest::newRow("SPEC example")
+    QTest::newRow("classic example")
         << "AT Hill +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"_ba
         << "Hill"_ba << "+0.263873386"_ba << "kiwi.cs.ucla.edu"_ba << "+34.068930-118.445127"_ba
         << "1621464827.959498503"_ba << qint64(1621464827) << 959498503;
@@ -853,7 +853,7 @@ void tst_Protocol::formatAt_data()
     QTest::addColumn<QByteArray>("iamat");
     QTest::addColumn<QByteArray>("expected");
 
-    QTest::newRow("SPEC example")
+    QTest::newRow("classic example")
         << "Hill"_ba << qint64(1621464828) << 223371889
         << "IAMAT kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"_ba
         << "AT Hill +0.263873386 kiwi.cs.ucla.edu +34.068930-118.445127 1621464827.959498503"_ba;

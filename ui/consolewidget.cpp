@@ -34,7 +34,7 @@ namespace {
 const QString kHistoryKey = QStringLiteral("console/history");
 const QString kClientKey = QStringLiteral("console/iamatClient");
 const QString kLocationKey = QStringLiteral("console/iamatLocation");
-const QString kDefaultLocation = QStringLiteral("+34.068930-118.445127");   // UCLA, as in the SPEC
+const QString kDefaultLocation = QStringLiteral("+34.068930-118.445127");   // UCLA, the protocol's classic example
 
 QString defaultClient()
 {
@@ -46,7 +46,7 @@ QString defaultClient()
     return QStringLiteral("console-") + (user.isEmpty() ? QStringLiteral("user") : user);
 }
 
-// The first field, split as the node splits it (SPEC §2 white space).
+// The first field, split as the node splits it (space, tab, CR, FF, VT).
 QByteArrayView firstField(QByteArrayView line)
 {
     QByteArrayView fields[1];
@@ -202,7 +202,7 @@ void ConsoleWidget::sendCommand(const QString &line)
     QString text = line;
     while (text.endsWith(QLatin1Char('\n')) || text.endsWith(QLatin1Char('\r')))
         text.chop(1);
-    // A blank line gets no reply (SPEC §2): sending it would only leave a FIFO slot that
+    // A blank line gets no reply: sending it would only leave a FIFO slot that
     // nothing fills.
     if (protocol::parse(text.toUtf8()).kind == protocol::Kind::Blank)
         return;

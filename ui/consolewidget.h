@@ -52,7 +52,7 @@ Q_SIGNALS:
 private:
     enum class Style { Sent, Reply, Invalid, Note };
 
-    // One node's connection. Replies come back in command order (SPEC §2), so a FIFO of what
+    // One node's connection. Replies come back in command order (a node answers in order), so a FIFO of what
     // each command sent expects is enough to cut the byte stream into replies.
     struct Session {
         QString host;

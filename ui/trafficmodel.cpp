@@ -21,7 +21,7 @@ const QColor kErrorText(220, 40, 40);
 
 bool isFieldSpace(char c)
 {
-    // SPEC §2: fields are separated by space, tab, CR, FF, VT; LF too for a multi-line reply.
+    // Fields are separated by space, tab, CR, FF, VT; LF too for a multi-line reply.
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || c == '\n';
 }
 

@@ -38,7 +38,7 @@ namespace herdfault {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// The classic herd (SPEC §4).
+// The classic herd (resources/herds/builtin.json).
 constexpr int kNodes = 5;
 const char *const kNames[kNodes] = {"Hill", "Jaquez", "Smith", "Campbell", "Singleton"};
 constexpr int kLinkCount = 6;

@@ -1,5 +1,5 @@
 #pragma once
-// Fault harness with an oracle (issue 4, item 6): a real herd, one `herd --headless` process per
+// Fault harness with an oracle: a real herd, one `herd --headless` process per
 // node on loopback, client traffic recorded update by update, SIGKILL / restart, SIGSTOP /
 // SIGCONT and link cuts injected while it runs, then a check of every live node against what was
 // acknowledged. Shared by the standalone soak tool (herd-fault) and the short ctest (tst_fault).
@@ -11,7 +11,7 @@
 //   blackhole the relay stops moving bytes (and closes nothing) until the heal, like a network
 //             partition: heartbeats go unanswered, the nodes declare the link dead themselves.
 //
-// Durability contract checked (SPEC §3, README "Persistence"):
+// Durability contract checked (state_dir in docs/OPERATIONS.md):
 //   - nodes with state_dir ("persistent", all but --volatile ones): an update whose AT reply
 //     reached the client survives a SIGKILL of the node that acknowledged it (the journal is
 //     written before the reply);

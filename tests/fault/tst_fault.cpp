@@ -1,4 +1,4 @@
-// The short fault run (issue 4, item 6) in ctest: the real herd, one process per node, traffic
+// The short fault run in ctest: the real herd, one process per node, traffic
 // recorded in an oracle while a seeded schedule SIGKILLs and restarts nodes (one from state_dir,
 // one volatile with an empty store), SIGSTOPs one, and cuts links (reset and blackhole); then
 // every node must answer every client with the newest acknowledged line. The long soak is the
