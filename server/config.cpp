@@ -34,10 +34,18 @@ constexpr int kMinHeartbeatMs = 10;
 constexpr int kMaxHeartbeatMs = 600000;
 constexpr int kMaxMissed = 1000;
 constexpr int kMaxRedialMs = 600000;
+constexpr qint64 kMaxLogBytes = qint64(1) << 40;
+constexpr int kMaxLogKeep = 1000;
 
 const QStringList &providerNames()
 {
     static const QStringList names{u"auto"_s, u"google"_s, u"google-legacy"_s, u"offline"_s};
+    return names;
+}
+
+const QStringList &logLevelNames()
+{
+    static const QStringList names{u"io"_s, u"events"_s, u"off"_s};
     return names;
 }
 
@@ -132,6 +140,7 @@ private:
     bool objectAt(const QJsonValue &v, const QString &path, QJsonObject *out);
     bool readString(const QJsonObject &obj, const QString &path, const QString &key, QString *out);
     bool readEnvName(const QJsonObject &obj, const QString &path, const QString &key, QString *out);
+    bool readLogLevel(const QJsonObject &obj, const QString &path, QString *out);
     template <typename T>
     bool readInt(const QJsonObject &obj, const QString &path, const QString &key, qint64 min,
                  qint64 max, T *out);
@@ -193,6 +202,18 @@ bool Parser::readEnvName(const QJsonObject &obj, const QString &path, const QStr
     return true;
 }
 
+bool Parser::readLogLevel(const QJsonObject &obj, const QString &path, QString *out)
+{
+    const QString key = u"log_level"_s;
+    const QJsonValue v = obj.value(key);
+    if (v.isUndefined())
+        return true;
+    if (!v.isString() || !logLevelNames().contains(v.toString()))
+        return fail(childPath(path, key), u"must be one of %1"_s.arg(logLevelNames().join(u", "_s)));
+    *out = v.toString();
+    return true;
+}
+
 template <typename T>
 bool Parser::readInt(const QJsonObject &obj, const QString &path, const QString &key, qint64 min,
                      qint64 max, T *out)
@@ -224,13 +245,17 @@ std::optional<HerdConfig> Parser::parse(const QByteArray &json)
     HerdConfig cfg;
     const bool ok = checkKeys(root, {},
                               {u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                               u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s, u"status_host"_s})
+                               u"log_dir"_s, u"log_level"_s, u"log_max_bytes"_s, u"log_keep"_s,
+                               u"state_dir"_s, u"peer_secret_env"_s, u"status_host"_s})
             && parseNodes(root, &cfg)
             && parseLinks(root, &cfg)
             && parsePlaces(root, &cfg.places)
             && parseLimits(root, &cfg.limits)
             && parsePeers(root, &cfg.peers)
             && readString(root, {}, u"log_dir"_s, &cfg.logDir)
+            && readLogLevel(root, {}, &cfg.logLevel)
+            && readInt(root, {}, u"log_max_bytes"_s, 0, kMaxLogBytes, &cfg.logMaxBytes)
+            && readInt(root, {}, u"log_keep"_s, 0, kMaxLogKeep, &cfg.logKeep)
             && readString(root, {}, u"state_dir"_s, &cfg.stateDir)
             && readEnvName(root, {}, u"peer_secret_env"_s, &cfg.peerSecretEnv)
             && parseStatusHost(root, &cfg)
@@ -278,7 +303,7 @@ bool Parser::parseNodes(const QJsonObject &root, HerdConfig *cfg)
 bool Parser::parseNode(const QJsonValue &v, const QString &path, NodeConfig *node)
 {
     QJsonObject obj;
-    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, {u"name"_s, u"host"_s, u"port"_s, u"status_port"_s}))
+    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, {u"name"_s, u"host"_s, u"port"_s, u"status_port"_s, u"log_level"_s}))
         return false;
 
     const QString namePath = childPath(path, u"name"_s);
@@ -305,7 +330,8 @@ bool Parser::parseNode(const QJsonValue &v, const QString &path, NodeConfig *nod
         node->host = host.toString();
     }
     return readInt(obj, path, u"port"_s, 0, 65535, &node->port)
-        && readInt(obj, path, u"status_port"_s, 0, 65535, &node->statusPort);
+        && readInt(obj, path, u"status_port"_s, 0, 65535, &node->statusPort)
+        && readLogLevel(obj, path, &node->logLevel);
 }
 
 bool Parser::parseLinks(const QJsonObject &root, HerdConfig *cfg)
@@ -501,6 +527,12 @@ QStringList HerdConfig::neighbours(const QString &name) const
     return out;
 }
 
+QString HerdConfig::logLevelOf(const QString &name) const
+{
+    const NodeConfig *n = node(name);
+    return n && !n->logLevel.isEmpty() ? n->logLevel : logLevel;
+}
+
 QStringList HerdConfig::nodeNames() const
 {
     QStringList out;
@@ -517,6 +549,8 @@ QJsonObject HerdConfig::toJson() const
         QJsonObject node{{u"name"_s, n.name}, {u"host"_s, n.host}, {u"port"_s, int(n.port)}};
         if (n.statusPort >= 0)   // absent: no endpoint (there is no default to print)
             node.insert(u"status_port"_s, n.statusPort);
+        if (!n.logLevel.isEmpty())
+            node.insert(u"log_level"_s, n.logLevel);
         nodesJson.append(node);
     }
 
@@ -546,17 +580,22 @@ QJsonObject HerdConfig::toJson() const
         {u"redial_min_ms"_s, peers.redialMinMs},
         {u"redial_max_ms"_s, peers.redialMaxMs},
     };
-    return QJsonObject{
+    QJsonObject root{
         {u"nodes"_s, nodesJson},
         {u"links"_s, linksJson},
         {u"places"_s, placesJson},
         {u"limits"_s, limitsJson},
         {u"peers"_s, peersJson},
         {u"log_dir"_s, logDir},
+        {u"log_max_bytes"_s, logMaxBytes},
+        {u"log_keep"_s, logKeep},
         {u"state_dir"_s, stateDir},
         {u"peer_secret_env"_s, peerSecretEnv},
         {u"status_host"_s, statusHost},
     };
+    if (!logLevel.isEmpty())   // absent: the program's default (io for the monitor, events headless)
+        root.insert(u"log_level"_s, logLevel);
+    return root;
 }
 
 std::optional<HerdConfig> HerdConfig::fromJson(const QByteArray &json, QString *error)

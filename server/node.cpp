@@ -177,7 +177,7 @@ bool Node::start()
         return false;
     }
     QString error;
-    if (!m_log.open(m_config.logDir, m_name, &error)) {
+    if (!m_log.open(m_config, m_name, &error)) {
         m_lastError = QStringLiteral("%1: %2").arg(m_name, error);
         return false;
     }

@@ -98,7 +98,7 @@ mkdir -p "$tmp/run"
 cat >"$tmp/run/solo.json" <<EOF
 { "nodes": [ { "name": "Solo", "host": "127.0.0.1", "port": 0 } ],
   "places": { "provider": "offline" },
-  "log_dir": "logs" }
+  "log_dir": "logs", "log_level": "io" }
 EOF
 (cd "$tmp/run" && exec "$herd" --headless --config solo.json --stats-interval 0.2 \
     >"$tmp/run/stdout" 2>"$tmp/run/stderr") &
