@@ -7,6 +7,7 @@
 #
 # Environment:
 #   DURATION  measured seconds per run (default 5)
+#   LOG_LEVEL herd's log level: io (default, every line), events or off
 #   WARMUP    warm-up seconds per run (default 1)
 #   CLIENTS   new (a fresh client ID per request: the store grows by millions) or repeat
 #             (a pool of 10,000 IDs), default new
@@ -30,6 +31,7 @@ set -euo pipefail
 
 BUILD_DIR=${1:-build}
 DURATION=${DURATION:-5}
+LOG_LEVEL=${LOG_LEVEL:-io}   # the node's log level: io (every line), events or off
 WARMUP=${WARMUP:-1}
 CLIENTS=${CLIENTS:-new}
 ROUNDS=${ROUNDS:-1}
@@ -90,7 +92,8 @@ start_herd() {
 {
     "nodes": [ { "name": "Bench", "host": "127.0.0.1", "port": $HERD_PORT } ],
     "places": { "provider": "offline" },
-    "log_dir": "$TMP/logs"
+    "log_dir": "$TMP/logs",
+    "log_level": "$LOG_LEVEL"
 }
 EOF
         (cd "$TMP" && exec "${SERVER_PIN[@]}" "$HERD" --headless --config "$TMP/herd.json" --stats-interval 0) \
@@ -112,7 +115,7 @@ stop_herd() {
     wait "$HERD_PID" || rc=$?
     HERD_PID=
     [ "$rc" = 0 ] || echo "note: herd exited with status $rc on SIGTERM" >&2
-    LOG_BYTES=$((LOG_BYTES + $(du -sb "$TMP/logs" 2> /dev/null | cut -f1)))
+    LOG_BYTES=$((LOG_BYTES + $(du -sb "$TMP/logs" 2> /dev/null | cut -f1 || true) + 0))
     # Deleting the logs at once drops their dirty pages: written back later, they would compete
     # with the next run for the CPUs (hundreds of MiB per run).
     rm -rf "$TMP/logs"
@@ -212,4 +215,4 @@ if [ "$ROUNDS" -gt 1 ]; then
         echo "all runs, $c x $d: herd ${ALL[herd.$c.$d]}; ceiling ${ALL[ceiling.$c.$d]}"
     done
 fi
-echo "herd logs written during its runs: $((LOG_BYTES / 1024 / 1024)) MiB (logging on, as in production)"
+echo "herd logs written during its runs: $((LOG_BYTES / 1024 / 1024)) MiB (log level $LOG_LEVEL)"

@@ -35,10 +35,18 @@ constexpr int kMinHeartbeatMs = 10;
 constexpr int kMaxHeartbeatMs = 600000;
 constexpr int kMaxMissed = 1000;
 constexpr int kMaxRedialMs = 600000;
+constexpr qint64 kMaxLogBytes = qint64(1) << 40;
+constexpr int kMaxLogKeep = 1000;
 
 const QStringList &providerNames()
 {
     static const QStringList names{u"auto"_s, u"google"_s, u"google-legacy"_s, u"offline"_s};
+    return names;
+}
+
+const QStringList &logLevelNames()
+{
+    static const QStringList names{u"io"_s, u"events"_s, u"off"_s};
     return names;
 }
 
@@ -210,6 +218,7 @@ private:
     bool objectAt(const QJsonValue &v, const QString &path, QJsonObject *out);
     bool readString(const QJsonObject &obj, const QString &path, const QString &key, QString *out);
     bool readEnvName(const QJsonObject &obj, const QString &path, const QString &key, QString *out);
+    bool readLogLevel(const QJsonObject &obj, const QString &path, QString *out);
     template <typename T>
     bool readInt(const QJsonObject &obj, const QString &path, const QString &key, qint64 min,
                  qint64 max, T *out);
@@ -274,6 +283,18 @@ bool Parser::readEnvName(const QJsonObject &obj, const QString &path, const QStr
     if (!v.isString() || !isEnvVarName(v.toString()))
         return fail(childPath(path, key),
                     u"must be an environment variable name ([A-Za-z_][A-Za-z0-9_]*)"_s);
+    *out = v.toString();
+    return true;
+}
+
+bool Parser::readLogLevel(const QJsonObject &obj, const QString &path, QString *out)
+{
+    const QString key = u"log_level"_s;
+    const QJsonValue v = obj.value(key);
+    if (v.isUndefined())
+        return true;
+    if (!v.isString() || !logLevelNames().contains(v.toString()))
+        return fail(childPath(path, key), u"must be one of %1"_s.arg(logLevelNames().join(u", "_s)));
     *out = v.toString();
     return true;
 }
@@ -358,13 +379,17 @@ std::optional<HerdConfig> Parser::parse(const QByteArray &json)
     HerdConfig cfg;
     const bool ok = checkKeys(root, {},
                               QStringList{u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s}
-                                  + keyNames(rootKeys()) + QStringList{u"status_host"_s})
+                                  + keyNames(rootKeys())
+                                  + QStringList{u"log_level"_s, u"log_max_bytes"_s, u"log_keep"_s, u"status_host"_s})
             && parseNodes(root, &cfg)
             && parseLinks(root, &cfg)
             && parsePlaces(root, &cfg.places)
             && parseLimits(root, &cfg.limits)
             && parsePeers(root, &cfg.peers)
             && readKeys(root, {}, rootKeys(), &cfg)
+            && readLogLevel(root, {}, &cfg.logLevel)
+            && readInt(root, {}, u"log_max_bytes"_s, 0, kMaxLogBytes, &cfg.logMaxBytes)
+            && readInt(root, {}, u"log_keep"_s, 0, kMaxLogKeep, &cfg.logKeep)
             && parseStatusHost(root, &cfg)
             && checkStatusPorts(cfg);
     if (!ok)
@@ -410,7 +435,7 @@ bool Parser::parseNodes(const QJsonObject &root, HerdConfig *cfg)
 bool Parser::parseNode(const QJsonValue &v, const QString &path, NodeConfig *node)
 {
     QJsonObject obj;
-    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, {u"name"_s, u"host"_s, u"port"_s, u"status_port"_s}))
+    if (!objectAt(v, path, &obj) || !checkKeys(obj, path, {u"name"_s, u"host"_s, u"port"_s, u"status_port"_s, u"log_level"_s}))
         return false;
 
     const QString namePath = childPath(path, u"name"_s);
@@ -437,7 +462,8 @@ bool Parser::parseNode(const QJsonValue &v, const QString &path, NodeConfig *nod
         node->host = host.toString();
     }
     return readInt(obj, path, u"port"_s, 0, 65535, &node->port)
-        && readInt(obj, path, u"status_port"_s, 0, 65535, &node->statusPort);
+        && readInt(obj, path, u"status_port"_s, 0, 65535, &node->statusPort)
+        && readLogLevel(obj, path, &node->logLevel);
 }
 
 bool Parser::parseLinks(const QJsonObject &root, HerdConfig *cfg)
@@ -598,6 +624,12 @@ QStringList HerdConfig::neighbours(const QString &name) const
     return out;
 }
 
+QString HerdConfig::logLevelOf(const QString &name) const
+{
+    const NodeConfig *n = node(name);
+    return n && !n->logLevel.isEmpty() ? n->logLevel : logLevel;
+}
+
 QStringList HerdConfig::nodeNames() const
 {
     QStringList out;
@@ -614,6 +646,8 @@ QJsonObject HerdConfig::toJson() const
         QJsonObject node{{u"name"_s, n.name}, {u"host"_s, n.host}, {u"port"_s, int(n.port)}};
         if (n.statusPort >= 0)   // absent: no endpoint (there is no default to print)
             node.insert(u"status_port"_s, n.statusPort);
+        if (!n.logLevel.isEmpty())
+            node.insert(u"log_level"_s, n.logLevel);
         nodesJson.append(node);
     }
 
@@ -633,9 +667,13 @@ QJsonObject HerdConfig::toJson() const
         {u"places"_s, placesJson},
         {u"limits"_s, limitsJson},
         {u"peers"_s, peersJson},
+        {u"log_max_bytes"_s, logMaxBytes},
+        {u"log_keep"_s, logKeep},
         {u"status_host"_s, statusHost},
     };
     insertKeys(root, *this, rootKeys());
+    if (!logLevel.isEmpty())   // absent: the program's default (io for the monitor, events headless)
+        root.insert(u"log_level"_s, logLevel);
     return root;
 }
 

@@ -13,6 +13,7 @@ struct NodeConfig {
     QString host = QStringLiteral("127.0.0.1");   // where it listens and where neighbours dial it
     quint16 port = 0;                              // 0: any free port (tests)
     int statusPort = -1;                           // HTTP status endpoint; -1: none, 0: any free port
+    QString logLevel = {};                         // io | events | off; empty: the herd's log_level
 
     friend bool operator==(const NodeConfig &, const NodeConfig &) = default;
 };
@@ -55,6 +56,9 @@ struct HerdConfig {
     LimitsConfig limits;
     PeerConfig peers;
     QString logDir = QStringLiteral("logs");       // empty: no log files
+    QString logLevel;                              // io | events | off; empty: the program's default
+    qint64 logMaxBytes = 100LL << 20;              // a node's log is rotated at this size; 0: never
+    int logKeep = 5;                               // rotated files kept (<node>.log.1 ...)
     QString stateDir;                              // empty: no persistence (see journal.h)
     QString peerSecretEnv = QStringLiteral("HERD_PEER_SECRET");
     QString statusHost = QStringLiteral("127.0.0.1");   // where every status endpoint listens
@@ -64,6 +68,8 @@ struct HerdConfig {
     const NodeConfig *node(const QString &name) const;
     QStringList neighbours(const QString &name) const;   // in config order
     QStringList nodeNames() const;
+    // The node's log level: its own, else the herd's (either may be empty: the default).
+    QString logLevelOf(const QString &name) const;
 
     // The effective config, in the file format (what --print-config prints).
     QJsonObject toJson() const;

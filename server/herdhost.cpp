@@ -83,6 +83,12 @@ void HerdHost::setLinkCut(const QString &a, const QString &b, bool cut)
         QMetaObject::invokeMethod(m_herd, [herd = m_herd, a, b, cut] { herd->setLinkCut(a, b, cut); }, Qt::QueuedConnection);
 }
 
+void HerdHost::probe()
+{
+    if (m_herd)
+        QMetaObject::invokeMethod(m_herd, [this] { Q_EMIT probed(); }, Qt::QueuedConnection);
+}
+
 void HerdHost::startNode(const QString &name)
 {
     if (m_herd)

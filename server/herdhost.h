@@ -37,6 +37,8 @@ public:
     void startNode(const QString &name);
     void stopNode(const QString &name);
     void setLinkCut(const QString &a, const QString &b, bool cut);
+    // probed() follows once the network thread has run this call: its event loop still turns.
+    void probe();
     const HerdConfig &config() const { return m_config; }
 
 Q_SIGNALS:
@@ -46,6 +48,7 @@ Q_SIGNALS:
     // One snapshot of every hosted node, at the stats interval.
     void statsReady(const QList<herd::NodeStats> &stats);
     void batchReady(const herd::MonitorBatchPtr &batch);
+    void probed();
 
 private:
     HerdConfig m_config;

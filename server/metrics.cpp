@@ -1,7 +1,11 @@
 #include "metrics.h"
 
+#include <QDir>
+#include <QFile>
 #include <QtGlobal>
 #include <initializer_list>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <utility>
 
 namespace herd::metrics {
@@ -72,6 +76,55 @@ QByteArray escapeLabelValue(const QString &value)
     }
     return out;
 }
+
+namespace {
+
+QByteArray readProc(const char *path)
+{
+    QFile f(QString::fromLatin1(path));
+    return f.open(QIODevice::ReadOnly | QIODevice::Unbuffered) ? f.read(64 * 1024) : QByteArray();
+}
+
+// The usual process_* series (as every Prometheus client library exports them), from /proc/self:
+// the whole process, so the same values on every node's endpoint of one process.
+void processMetrics(Writer &w)
+{
+    const double page = double(::sysconf(_SC_PAGESIZE));
+    const double tick = double(::sysconf(_SC_CLK_TCK));
+    const QList<QByteArray> statm = readProc("/proc/self/statm").split(' ');
+    // /proc/self/stat: the fields after the command name in parentheses (which may hold spaces).
+    const QByteArray stat = readProc("/proc/self/stat");
+    const QList<QByteArray> f = stat.mid(stat.lastIndexOf(')') + 2).split(' ');   // f[0] is field 3
+    double bootTime = 0;
+    for (const QByteArray &line : readProc("/proc/stat").split('\n')) {
+        if (line.startsWith("btime "))
+            bootTime = line.mid(6).trimmed().toDouble();
+    }
+    const auto num = [](double v) { return QByteArray::number(v, 'g', 15); };
+    if (statm.size() >= 2) {
+        w.family("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+        w.raw("process_virtual_memory_bytes " + num(statm.at(0).toDouble() * page));
+        w.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+        w.raw("process_resident_memory_bytes " + num(statm.at(1).toDouble() * page));
+    }
+    if (f.size() > 19 && tick > 0) {
+        w.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        w.raw("process_cpu_seconds_total " + num((f.at(11).toDouble() + f.at(12).toDouble()) / tick));
+        if (bootTime > 0) {
+            w.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+            w.raw("process_start_time_seconds " + num(bootTime + f.at(19).toDouble() / tick));
+        }
+    }
+    w.family("process_open_fds", "gauge", "Number of open file descriptors.");
+    w.raw("process_open_fds " + num(double(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::Files | QDir::System | QDir::NoDotAndDotDot).size())));
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) == 0) {
+        w.family("process_max_fds", "gauge", "Maximum number of open file descriptors.");
+        w.raw("process_max_fds " + num(lim.rlim_cur == RLIM_INFINITY ? -1.0 : double(lim.rlim_cur)));
+    }
+}
+
+} // namespace
 
 QByteArray prometheusText(const NodeStats &s, qint64 nowMs, const BuildInfo &build)
 {
@@ -190,6 +243,7 @@ QByteArray prometheusText(const NodeStats &s, qint64 nowMs, const BuildInfo &bui
     for (size_t i = 0; i < kPlacesErrorStatuses.size(); ++i)
         w.sample("herd_places_errors_total", {{"status", str(kPlacesErrorStatuses[i])}}, s.placesErrors[i]);
 
+    processMetrics(w);
     return w.take();
 }
 

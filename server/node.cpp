@@ -61,7 +61,7 @@ bool Node::start()
         return false;
     }
     QString error;
-    if (!m_ctx.log.open(config.logDir, name, &error)) {
+    if (!m_ctx.log.open(config, name, &error)) {
         m_lastError = QStringLiteral("%1: %2").arg(name, error);
         return false;
     }

@@ -1,9 +1,11 @@
 #include "nodelog.h"
+#include "config.h"
 #include "protocol.h"
 
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QLoggingCategory>
 
 #include <cerrno>
 #include <condition_variable>
@@ -12,11 +14,25 @@
 #include <deque>
 #include <fcntl.h>
 #include <mutex>
+#include <set>
+#include <sys/stat.h>
 #include <thread>
 #include <vector>
 #include <unistd.h>
 
+Q_LOGGING_CATEGORY(lcHerdLog, "herd.log", QtInfoMsg)
+
 namespace herd {
+
+// An open log file, shared by its NodeLog (which creates it) and the writer thread (which alone
+// uses fd and size after that: rotation and reopening put a new file under the same fd).
+struct LogFile {
+    int fd = -1;
+    QByteArray path;        // encoded for open(2)
+    qint64 size = 0;        // bytes in the file now
+    qint64 maxBytes = 0;    // 0: no cap
+    int keep = 0;
+};
 
 namespace {
 
@@ -44,16 +60,22 @@ public:
         return writer;
     }
 
-    // Queues a batch of records for `fd`; returns an empty buffer (a recycled one when there is
+    void add(LogFile *file)
+    {
+        std::lock_guard lock(m_mutex);
+        m_files.insert(file);
+    }
+
+    // Queues a batch of records for `file`; returns an empty buffer (a recycled one when there is
     // one: the same few buffers go back and forth instead of a fresh allocation per batch).
-    QByteArray write(int fd, QByteArray records)
+    QByteArray write(const std::shared_ptr<LogFile> &file, QByteArray records)
     {
         QByteArray spare;
         std::unique_lock lock(m_mutex);
         // A disk this far behind: wait rather than grow without bound (or drop lines).
         m_drained.wait(lock, [this] { return m_queuedBytes < kMaxQueuedBytes; });
         m_queuedBytes += records.size();
-        m_queue.push_back(Job{fd, std::move(records), false});
+        m_queue.push_back(Job{file, std::move(records), Job::Write});
         if (!m_spare.empty()) {
             spare = std::move(m_spare.back());
             m_spare.pop_back();
@@ -63,23 +85,35 @@ public:
         return spare;
     }
 
-    // Writes what is queued for `fd`, closes it, and returns when that is done.
-    void close(int fd)
+    // Writes what is queued for `file`, closes it, and returns when that is done.
+    void close(const std::shared_ptr<LogFile> &file) { queueAndWait(file, Job::Close); }
+    // Returns once everything queued so far is written.
+    void sync() { queueAndWait(nullptr, Job::Sync); }
+    // Every open file reopened by name, after what is queued so far. Does not wait.
+    void reopenAll()
     {
-        std::unique_lock lock(m_mutex);
-        const quint64 ticket = ++m_lastTicket;
-        m_queue.push_back(Job{fd, {}, true, ticket});
+        std::lock_guard lock(m_mutex);
+        m_queue.push_back(Job{nullptr, {}, Job::Reopen});
         m_wake.notify_one();
-        m_drained.wait(lock, [this, ticket] { return m_doneTicket >= ticket; });
     }
 
 private:
     struct Job {
-        int fd;
+        enum Kind { Write, Close, Sync, Reopen };
+        std::shared_ptr<LogFile> file;
         QByteArray records;
-        bool close;
+        Kind kind;
         quint64 ticket = 0;
     };
+
+    void queueAndWait(const std::shared_ptr<LogFile> &file, Job::Kind kind)
+    {
+        std::unique_lock lock(m_mutex);
+        const quint64 ticket = ++m_lastTicket;
+        m_queue.push_back(Job{file, {}, kind, ticket});
+        m_wake.notify_one();
+        m_drained.wait(lock, [this, ticket] { return m_doneTicket >= ticket; });
+    }
 
     LogWriter() : m_thread([this] { run(); }) {}
     ~LogWriter()
@@ -186,10 +220,8 @@ private:
         return bad == 0;
     }
 
-    void writeAll(int fd)
+    static void writeFully(int fd, const char *p, qsizetype left)
     {
-        const char *p = m_text.constData();
-        qsizetype left = m_textSize;
         while (left > 0) {
             const ssize_t n = ::write(fd, p, size_t(left));
             if (n < 0 && errno == EINTR)
@@ -199,6 +231,70 @@ private:
             p += n;
             left -= n;
         }
+    }
+
+    // The rendered batch into `file`, rotating it whenever the next whole lines would pass its
+    // cap (a single line longer than the cap goes alone into a fresh file).
+    void writeAll(LogFile &file)
+    {
+        const char *p = m_text.constData();
+        qsizetype left = m_textSize;
+        while (left > 0) {
+            qsizetype chunk = left;
+            if (file.maxBytes > 0 && file.size + left > file.maxBytes) {
+                const qsizetype room = qsizetype(std::max<qint64>(0, file.maxBytes - file.size));
+                const void *nl = room > 0 ? ::memrchr(p, '\n', size_t(std::min(room, left))) : nullptr;
+                chunk = nl ? static_cast<const char *>(nl) - p + 1 : 0;
+                if (chunk == 0) {
+                    if (file.size > 0) {
+                        rotate(file);
+                        continue;
+                    }
+                    const void *end = std::memchr(p, '\n', size_t(left));
+                    chunk = end ? static_cast<const char *>(end) - p + 1 : left;
+                }
+            }
+            writeFully(file.fd, p, chunk);
+            file.size += chunk;
+            p += chunk;
+            left -= chunk;
+        }
+    }
+
+    static QByteArray numbered(const QByteArray &path, int i)
+    {
+        return path + '.' + QByteArray::number(i);
+    }
+
+    // <path>.<keep-1> -> <path>.<keep>, ..., <path> -> <path>.1, and a new <path> under the
+    // same descriptor. keep 0: the file is emptied instead.
+    static void rotate(LogFile &file)
+    {
+        if (file.keep <= 0) {
+            if (::ftruncate(file.fd, 0) == 0)
+                file.size = 0;
+            else
+                file.maxBytes = 0;   // cannot: stop trying, keep writing
+            return;
+        }
+        for (int i = file.keep - 1; i >= 1; --i)
+            ::rename(numbered(file.path, i).constData(), numbered(file.path, i + 1).constData());
+        ::rename(file.path.constData(), numbered(file.path, 1).constData());
+        if (!reopen(file))
+            file.maxBytes = 0;
+    }
+
+    // A new file at the path, put under the old descriptor (so no one else needs to know).
+    static bool reopen(LogFile &file)
+    {
+        const int fd = ::open(file.path.constData(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return false;
+        const bool ok = ::dup3(fd, file.fd, O_CLOEXEC) >= 0;
+        ::close(fd);
+        struct stat st {};
+        file.size = ok && ::fstat(file.fd, &st) == 0 ? qint64(st.st_size) : 0;
+        return ok;
     }
 
     void run()
@@ -212,23 +308,30 @@ private:
                 return;
             Job job = std::move(m_queue.front());
             m_queue.pop_front();
+            std::vector<LogFile *> reopening;
+            if (job.kind == Job::Reopen)
+                reopening.assign(m_files.begin(), m_files.end());
+            if (job.kind == Job::Close)
+                m_files.erase(job.file.get());
             lock.unlock();
             if (!job.records.isEmpty()) {
                 render(job.records);
-                writeAll(job.fd);
+                writeAll(*job.file);
                 // Give back the memory a burst needed, but keep a batch's worth.
                 if (m_text.size() > 4 * 1024 * 1024)
                     m_text = QByteArray();
             }
-            if (job.close)
-                ::close(job.fd);
+            for (LogFile *file : reopening)
+                reopen(*file);
+            if (job.kind == Job::Close)
+                ::close(job.file->fd);
             const qsizetype bytes = job.records.size();
             job.records.resize(0);   // keeps the capacity for reuse
             lock.lock();
             m_queuedBytes -= bytes;
-            if (!job.close && m_spare.size() < kMaxSpareBuffers)
+            if (job.kind == Job::Write && m_spare.size() < kMaxSpareBuffers)
                 m_spare.push_back(std::move(job.records));
-            if (job.close)
+            if (job.ticket)
                 m_doneTicket = job.ticket;
             m_drained.notify_all();
         }
@@ -239,6 +342,7 @@ private:
     std::condition_variable m_drained;
     std::deque<Job> m_queue;
     std::vector<QByteArray> m_spare;   // emptied record buffers, for the next batches
+    std::set<LogFile *> m_files;       // open, for reopenAll()
     qsizetype m_queuedBytes = 0;
     quint64 m_lastTicket = 0;
     quint64 m_doneTicket = 0;
@@ -262,10 +366,10 @@ NodeLog::~NodeLog()
     close();
 }
 
-bool NodeLog::open(const QString &dir, const QString &node, QString *error)
+bool NodeLog::open(const QString &dir, const QString &node, const Options &options, QString *error)
 {
     close();
-    if (dir.isEmpty())
+    if (dir.isEmpty() || options.level == Level::Off)
         return true;
     if (!QDir().mkpath(dir)) {
         if (error)
@@ -273,14 +377,94 @@ bool NodeLog::open(const QString &dir, const QString &node, QString *error)
         return false;
     }
     m_path = QDir(dir).filePath(node + QStringLiteral(".log"));
-    m_fd = ::open(QFile::encodeName(m_path).constData(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (m_fd < 0) {
+    auto file = std::make_shared<LogFile>();
+    file->path = QFile::encodeName(m_path);
+    file->fd = ::open(file->path.constData(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (file->fd < 0) {
         if (error)
             *error = QStringLiteral("cannot open log file %1: %2").arg(m_path, QString::fromLocal8Bit(std::strerror(errno)));
         return false;
     }
+    struct stat st {};
+    file->size = ::fstat(file->fd, &st) == 0 ? qint64(st.st_size) : 0;
+    file->maxBytes = options.maxBytes;
+    file->keep = options.keep;
+    m_fd = file->fd;
+    m_file = std::move(file);
+    LogWriter::instance().add(m_file.get());
+    m_io = options.level == Level::Io;
+    m_skippedClientIn = m_skippedClientOut = m_skippedPeerIn = m_skippedPeerOut = 0;
+    m_summaryAtMs = QDateTime::currentMSecsSinceEpoch();
     m_buffer.reserve(kFlushBytes + 4096);
     return true;
+}
+
+bool NodeLog::open(const HerdConfig &config, const QString &node, QString *error)
+{
+    Q_UNUSED(error);
+    Options options;
+    if (!parseLevel(config.logLevelOf(node), &options.level))
+        options.level = Level::Io;
+    options.maxBytes = config.logMaxBytes;
+    options.keep = config.logKeep;
+    QString why;
+    if (!open(config.logDir, node, options, &why))
+        qCWarning(lcHerdLog, "%s: %s; running without a log file", qPrintable(node), qPrintable(why));
+    return true;
+}
+
+bool NodeLog::parseLevel(const QString &name, Level *level)
+{
+    if (name == QLatin1String("io") || name.isEmpty())
+        *level = Level::Io;
+    else if (name == QLatin1String("events"))
+        *level = Level::Events;
+    else if (name == QLatin1String("off"))
+        *level = Level::Off;
+    else
+        return false;
+    return true;
+}
+
+QStringView NodeLog::levelName(Level level)
+{
+    switch (level) {
+    case Level::Off: return u"off";
+    case Level::Events: return u"events";
+    case Level::Io: break;
+    }
+    return u"io";
+}
+
+void NodeLog::reopenAll()
+{
+    LogWriter::instance().reopenAll();
+}
+
+void NodeLog::sync()
+{
+    LogWriter::instance().sync();
+}
+
+void NodeLog::countSkipped(Dir dir, QByteArrayView who)
+{
+    const bool peer = who.startsWith("peer ");
+    if (dir == Dir::In)
+        ++(peer ? m_skippedPeerIn : m_skippedClientIn);
+    else
+        ++(peer ? m_skippedPeerOut : m_skippedClientOut);
+}
+
+void NodeLog::summarise(qint64 now)
+{
+    const qint64 seconds = (now - m_summaryAtMs + 500) / 1000;
+    m_summaryAtMs = now;
+    if (m_skippedClientIn + m_skippedClientOut + m_skippedPeerIn + m_skippedPeerOut == 0)
+        return;
+    const QString text = QStringLiteral("in the last %1 s: clients %2 lines in, %3 out; peer links %4 in, %5 out")
+        .arg(seconds).arg(m_skippedClientIn).arg(m_skippedClientOut).arg(m_skippedPeerIn).arg(m_skippedPeerOut);
+    m_skippedClientIn = m_skippedClientOut = m_skippedPeerIn = m_skippedPeerOut = 0;
+    line(Dir::Event, "node", text.toUtf8(), now);
 }
 
 QString NodeLog::path() const
@@ -292,6 +476,10 @@ void NodeLog::line(Dir dir, QByteArrayView who, QByteArrayView text, qint64 ms)
 {
     if (m_fd < 0)
         return;
+    if (!m_io && (dir == Dir::In || dir == Dir::Out)) {
+        countSkipped(dir, who);
+        return;
+    }
     RecordHeader h;
     h.ms = ms >= 0 ? ms : QDateTime::currentMSecsSinceEpoch();
     h.textBytes = quint32(std::min<qsizetype>(text.size(), 0xffffffff));
@@ -324,9 +512,16 @@ void NodeLog::error(QByteArrayView who, const QString &text, qint64 ms)
 
 void NodeLog::flush()
 {
-    if (m_fd < 0 || m_buffer.isEmpty())
+    if (m_fd < 0)
         return;
-    m_buffer = LogWriter::instance().write(m_fd, std::move(m_buffer));
+    if (!m_io) {
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (now - m_summaryAtMs >= kSummaryMs)
+            summarise(now);
+    }
+    if (m_buffer.isEmpty())
+        return;
+    m_buffer = LogWriter::instance().write(m_file, std::move(m_buffer));
     if (m_buffer.capacity() < kFlushBytes + 4096)
         m_buffer.reserve(kFlushBytes + 4096);
 }
@@ -335,8 +530,11 @@ void NodeLog::close()
 {
     if (m_fd < 0)
         return;
+    if (!m_io)
+        summarise(QDateTime::currentMSecsSinceEpoch());
     flush();
-    LogWriter::instance().close(m_fd);
+    LogWriter::instance().close(m_file);
+    m_file.reset();
     m_fd = -1;
 }
 

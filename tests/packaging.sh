@@ -48,6 +48,8 @@ version=$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")
 
 # Files every install carries, relative to the prefix (the .deb: relative to /usr).
 files=(bin/herd
+       bin/herd-server
+       share/doc/herd/examples/herd.logrotate
        share/applications/herd.desktop
        share/icons/hicolor/scalable/apps/herd.svg
        share/man/man1/herd.1
@@ -67,6 +69,9 @@ for f in "${files[@]}"; do
     check "installed $f" test -f "$prefix/$f"
 done
 check "installed bin/herd is executable" test -x "$prefix/bin/herd"
+needed=$(LC_ALL=C readelf -d "$prefix/bin/herd-server" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+check "herd-server links Qt Core and Network ($needed)" grep -q 'libQt6Network' <<<"$needed"
+check "herd-server links no Qt Gui or Widgets library" bash -c '! grep -qE "libQt6(Gui|Widgets|Svg)" <<<"$1"' _ "$needed"
 herd=$prefix/bin/herd
 
 # --- 2. the installed binary ---------------------------------------------------------------------
@@ -98,7 +103,7 @@ mkdir -p "$tmp/run"
 cat >"$tmp/run/solo.json" <<EOF
 { "nodes": [ { "name": "Solo", "host": "127.0.0.1", "port": 0 } ],
   "places": { "provider": "offline" },
-  "log_dir": "logs" }
+  "log_dir": "logs", "log_level": "io" }
 EOF
 (cd "$tmp/run" && exec "$herd" --headless --config solo.json --stats-interval 0.2 \
     >"$tmp/run/stdout" 2>"$tmp/run/stderr") &
@@ -236,7 +241,8 @@ check "icon references nothing external" bash -c '! grep -qE "xlink:href|href=\"
 # --- 5. systemd unit ----------------------------------------------------------------------------
 echo "== systemd unit"
 unit=$prefix/lib/systemd/system/herd@.service
-for kv in 'ExecStart=/usr/bin/herd --headless --config /etc/herd/herd.json --node %i' \
+for kv in 'ExecStart=/usr/bin/herd-server --config /etc/herd/herd.json --node %i' \
+          'Type=notify' 'WatchdogSec=30s' 'StartLimitBurst=5' 'StartLimitIntervalSec=60s' \
           'EnvironmentFile=-/etc/herd/herd.env' 'Restart=on-failure' 'KillSignal=SIGTERM' \
           'DynamicUser=yes' 'StateDirectory=herd' 'LogsDirectory=herd' \
           'WorkingDirectory=%S/herd' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \

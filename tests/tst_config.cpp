@@ -217,7 +217,17 @@ void tst_Config::toJsonHasEveryKey()
     cfg.nodes.append(NodeConfig{u"A"_s});
     const QJsonObject json = cfg.toJson();
     QCOMPARE(sortedKeys(json), sorted({u"nodes"_s, u"links"_s, u"places"_s, u"limits"_s, u"peers"_s,
-                                       u"log_dir"_s, u"state_dir"_s, u"peer_secret_env"_s, u"status_host"_s}));
+                                       u"log_dir"_s, u"log_max_bytes"_s, u"log_keep"_s, u"state_dir"_s,
+                                       u"peer_secret_env"_s, u"status_host"_s}));
+    // log_level, herd-wide and per node, is printed only when set (the default depends on the mode).
+    HerdConfig leveled = cfg;
+    leveled.logLevel = u"off"_s;
+    leveled.nodes[0].logLevel = u"io"_s;
+    QCOMPARE(leveled.toJson().value(u"log_level"_s).toString(), u"off"_s);
+    QCOMPARE(leveled.toJson().value(u"nodes"_s).toArray().at(0).toObject().value(u"log_level"_s).toString(), u"io"_s);
+    QCOMPARE(leveled.logLevelOf(u"A"_s), u"io"_s);
+    leveled.nodes[0].logLevel.clear();
+    QCOMPARE(leveled.logLevelOf(u"A"_s), u"off"_s);
     // status_port has no default: it is printed only for a node that has an endpoint.
     QCOMPARE(sortedKeys(json.value(u"nodes"_s).toArray().at(0).toObject()),
              sorted({u"name"_s, u"host"_s, u"port"_s}));
@@ -480,6 +490,14 @@ void tst_Config::badConfigs_data()
 
     // top-level scalars
     row("log_dir a number", R"({"nodes": [{"name": "A"}], "log_dir": 1})", u"log_dir: "_s, u"must be a string"_s);
+    row("log_level unknown", R"({"nodes": [{"name": "A"}], "log_level": "loud"})", u"log_level: "_s,
+        u"must be one of io, events, off"_s);
+    row("node log_level unknown", R"({"nodes": [{"name": "A", "log_level": 1}]})", u"nodes[0].log_level: "_s,
+        u"must be one of io, events, off"_s);
+    row("log_keep negative", R"({"nodes": [{"name": "A"}], "log_keep": -1})", u"log_keep: "_s,
+        u"must be an integer from 0 to 1000"_s);
+    row("log_max_bytes fraction", R"({"nodes": [{"name": "A"}], "log_max_bytes": 1.5})", u"log_max_bytes: "_s,
+        u"must be an integer from 0 to"_s);
     row("log_dir null", R"({"nodes": [{"name": "A"}], "log_dir": null})", u"log_dir: "_s, u"must be a string"_s);
     row("peer_secret_env empty", R"({"nodes": [{"name": "A"}], "peer_secret_env": ""})",
         u"peer_secret_env: "_s, u"environment variable name"_s);

@@ -445,7 +445,8 @@ void tst_E2E::logsEveryLine()
     // Two nodes in one process: the link between them is still real TCP.
     const QString config = writeConfig({u"Hill"_s, u"Jaquez"_s}, {{u"Hill"_s, u"Jaquez"_s}});
     QVERIFY(!config.isEmpty());
-    QVERIFY2(startNodes(config, {u"Hill"_s, u"Jaquez"_s}), qPrintable(diagnostics()));
+    // Level io: every line (headless defaults to events).
+    QVERIFY2(startNodes(config, {u"Hill"_s, u"Jaquez"_s}, {u"--log-level"_s, u"io"_s}), qPrintable(diagnostics()));
     const quint16 hill = m_ports.value(u"Hill"_s);
     const quint16 jaquez = m_ports.value(u"Jaquez"_s);
 

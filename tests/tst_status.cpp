@@ -245,6 +245,15 @@ void tst_Status::metricsTextFormat()
     const QByteArray node = R"(node="we\"ird\\node\nname")";
     QCOMPARE(m.value("herd_messages_received_total{" + node + ",command=\"IAMAT\"}"), 7.0);
     QCOMPARE(m.value("herd_build_info{version=\"1.2.3\",qt=\"6.4.2\"}"), 1.0);
+    // The process series, from /proc/self: plausible values, not just present.
+    QVERIFY(m.value("process_resident_memory_bytes") > 1024 * 1024);
+    QVERIFY(m.value("process_virtual_memory_bytes") >= m.value("process_resident_memory_bytes"));
+    QVERIFY(m.value("process_open_fds") >= 3);
+    QVERIFY(m.value("process_max_fds") >= m.value("process_open_fds"));
+    QVERIFY(m.value("process_cpu_seconds_total") > 0);
+    const double started = m.value("process_start_time_seconds");
+    const double now = double(QDateTime::currentSecsSinceEpoch());
+    QVERIFY2(started > now - 3600 && started <= now + 2, QByteArray::number(started, 'f', 2).constData());
     QCOMPARE(m.value("herd_heartbeat_age_seconds{" + node + ",peer=\"P\"}"), 2.5);
     QCOMPARE(m.value("herd_link_flaps_total{" + node + ",peer=\"P\"}"), 4.0);
     QCOMPARE(m.value("herd_places_request_duration_seconds_bucket{" + node + ",le=\"0.005\"}"), 2.0);
@@ -256,9 +265,9 @@ void tst_Status::metricsTextFormat()
     QCOMPARE(m.value("herd_places_request_duration_seconds_sum{" + node + "}"), 12.003);
     QCOMPARE(m.value("herd_places_errors_total{" + node + ",status=\"OVER_QUERY_LIMIT\"}"), 3.0);
     QCOMPARE(m.type.value("herd_places_request_duration_seconds"), QByteArray("histogram"));
-    // Names: herd_ prefix, snake case, counters end in _total.
+    // Names: herd_ prefix (process_ for the standard process series), snake case, counters end in _total.
     for (auto it = m.type.cbegin(); it != m.type.cend(); ++it) {
-        QVERIFY2(QRegularExpression(u"\\Aherd_[a-z0-9_]+\\z"_s).match(QString::fromLatin1(it.key())).hasMatch(), it.key().constData());
+        QVERIFY2(QRegularExpression(u"\\A(herd|process)_[a-z0-9_]+\\z"_s).match(QString::fromLatin1(it.key())).hasMatch(), it.key().constData());
         if (it.value() == "counter")
             QVERIFY2(it.key().endsWith("_total"), it.key().constData());
     }

@@ -15,6 +15,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QHeaderView>
@@ -286,7 +287,14 @@ void MainWindow::buildActions()
 
 void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted)
 {
-    attach(std::make_unique<LocalHerdSource>(config, hosted));
+    HerdConfig resolved = config;
+    if (!m_filesDir.isEmpty()) {
+        for (QString *dir : {&resolved.logDir, &resolved.stateDir}) {
+            if (!dir->isEmpty() && QDir::isRelativePath(*dir))
+                *dir = QDir::cleanPath(QDir(m_filesDir).filePath(*dir));
+        }
+    }
+    attach(std::make_unique<LocalHerdSource>(resolved, hosted));
 }
 
 void MainWindow::connectRemote(const QUrl &statusUrl)

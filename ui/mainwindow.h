@@ -36,6 +36,9 @@ public:
 
     // Starts hosting `config` (the nodes named in `hosted`, or all), replacing any herd shown.
     void loadHerd(const HerdConfig &config, const QStringList &hosted = {});
+    // Relative log_dir and state_dir of every herd loaded from now on are taken from `dir` (the
+    // monitor's state directory) instead of the working directory.
+    void setFilesDir(const QString &dir) { m_filesDir = dir; }
     bool openConfigFile(const QString &fileName);   // false: the error was shown
     // Watches a herd running elsewhere through the status endpoint at `statusUrl` (any node's;
     // host:port is enough), replacing any herd shown. Start/stop and cut/restore are disabled.
@@ -110,6 +113,7 @@ private:
     QAction *m_pauseAction = nullptr;
     QMenu *m_viewMenu = nullptr;
     QString m_selectedNode;
+    QString m_filesDir;
 };
 
 } // namespace herd
