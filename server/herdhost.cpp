@@ -86,7 +86,10 @@ void HerdHost::setLinkCut(const QString &a, const QString &b, bool cut)
 void HerdHost::startNode(const QString &name)
 {
     if (m_herd)
-        QMetaObject::invokeMethod(m_herd, [herd = m_herd, name] { herd->startNode(name); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(m_herd, [this, herd = m_herd, name] {
+            if (!herd->startNode(name))
+                Q_EMIT nodeStartFailed(name, herd->lastError());
+        }, Qt::QueuedConnection);
 }
 
 void HerdHost::stopNode(const QString &name)

@@ -46,6 +46,8 @@ Q_SIGNALS:
     // One snapshot of every hosted node, at the stats interval.
     void statsReady(const QList<herd::NodeStats> &stats);
     void batchReady(const herd::MonitorBatchPtr &batch);
+    // startNode() could not start `node` (its port taken, its log unwritable...): why.
+    void nodeStartFailed(const QString &node, const QString &error);
 
 private:
     HerdConfig m_config;

@@ -271,6 +271,17 @@ void TrafficInspector::setPaused(bool paused)
     Q_EMIT pausedChanged(paused);
 }
 
+void TrafficInspector::clear()
+{
+    m_held.clear();
+    m_heldDropped = 0;
+    m_newWhilePaused = 0;
+    m_model->clear();
+    m_proxy->setFollow({}, {});
+    updateFollowBar();
+    updateStatus();
+}
+
 void TrafficInspector::setNodes(const QStringList &nodes)
 {
     const QString current = m_proxy->nodeFilter();

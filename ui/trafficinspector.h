@@ -36,6 +36,8 @@ public:
     // dropped) and the bar shows "N new"; resuming appends them in one batch.
     void appendBatch(const QList<TrafficRow> &rows, quint64 droppedUpstream);
     void setNodes(const QStringList &nodes);   // the node filter's choices
+    // Forgets every row (shown and held) and the dropped count: another herd is shown.
+    void clear();
     bool isPaused() const { return m_paused; }
     quint64 newWhilePaused() const { return m_newWhilePaused; }   // rows arrived since pausing
     bool isFollowingTail() const { return m_followTail; }
