@@ -15,7 +15,10 @@
 #include "nodetablemodel.h"
 #include "propagation.h"
 
+#include <QApplication>
 #include <QFile>
+#include <QLineEdit>
+#include <QTableView>
 #include <QJsonDocument>
 #include <QLabel>
 #include <QMessageBox>
@@ -86,6 +89,9 @@ private Q_SLOTS:
     void switchingHerdsResetsEveryView();
     void failedConnectDoesNotClaimAttached();
     void messageRateIsSteadyWhenCountersMoveInSteps();
+    void selectionIsSharedByTopologyTableAndConsole();
+    void nodeAndLinkTablesSortAndSearch();
+    void darkPalettePlaceholderIsReadable();
 
 private:
     bool waitAllLinksUp()
@@ -349,6 +355,67 @@ void tst_MainWindow::messageRateIsSteadyWhenCountersMoveInSteps()
         const int rate = text.section(QLatin1Char(' '), 0, 0).toInt();
         QVERIFY2(rate >= 85 && rate <= 105, qPrintable(shown.join(QStringLiteral(", "))));
     }
+}
+
+void tst_MainWindow::selectionIsSharedByTopologyTableAndConsole()
+{
+    herd::TopologyView *topo = m_window->topology();
+    QTableView *table = m_window->nodeTable();
+    const auto currentName = [table] {
+        return table->currentIndex().siblingAtColumn(herd::NodeTableModel::Name).data().toString();
+    };
+    topo->selectNode(QStringLiteral("Campbell"));
+    QCOMPARE(currentName(), QStringLiteral("Campbell"));
+    QCOMPARE(m_window->console()->selectedNode(), QStringLiteral("Campbell"));
+    QVERIFY(m_window->nodeDetailsText().startsWith(QStringLiteral("Campbell")));
+    // The other way: a row picked in the table moves the ring (the old one goes) and the console.
+    QModelIndex hill;
+    for (int r = 0; r < table->model()->rowCount(); ++r)
+        if (table->model()->index(r, herd::NodeTableModel::Name).data().toString() == QStringLiteral("Hill"))
+            hill = table->model()->index(r, herd::NodeTableModel::Name);
+    QVERIFY(hill.isValid());
+    table->selectionModel()->setCurrentIndex(hill, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    QCOMPARE(topo->selectedNode(), QStringLiteral("Hill"));
+    QVERIFY(!topo->nodeItem(QStringLiteral("Campbell"))->isSelected());
+    QCOMPARE(m_window->console()->selectedNode(), QStringLiteral("Hill"));
+    QVERIFY(m_window->nodeDetailsText().startsWith(QStringLiteral("Hill")));
+}
+
+void tst_MainWindow::nodeAndLinkTablesSortAndSearch()
+{
+    QAbstractItemModel *nodes = m_window->nodeTable()->model();
+    QCOMPARE(nodes->rowCount(), 5);
+    m_window->nodeTable()->sortByColumn(herd::NodeTableModel::Name, Qt::AscendingOrder);
+    QCOMPARE(nodes->index(0, herd::NodeTableModel::Name).data().toString(), QStringLiteral("Campbell"));
+    QCOMPARE(nodes->index(4, herd::NodeTableModel::Name).data().toString(), QStringLiteral("Smith"));
+    m_window->nodeSearch()->setText(QStringLiteral("smi"));
+    QCOMPARE(nodes->rowCount(), 1);
+    QCOMPARE(nodes->index(0, herd::NodeTableModel::Name).data().toString(), QStringLiteral("Smith"));
+    m_window->nodeSearch()->clear();
+    QCOMPARE(nodes->rowCount(), 5);
+
+    QAbstractItemModel *links = m_window->linkTable()->model();
+    QCOMPARE(links->rowCount(), 12);
+    m_window->linkSearch()->setText(QStringLiteral("singleton"));   // either end, any case
+    QCOMPARE(links->rowCount(), 6);
+    m_window->linkTable()->sortByColumn(herd::LinkTableModel::Peer, Qt::DescendingOrder);
+    QCOMPARE(links->index(0, herd::LinkTableModel::Peer).data().toString(), QStringLiteral("Smith"));
+    // Still live: the rows keep updating through the proxy.
+    QTRY_COMPARE(links->index(0, herd::LinkTableModel::State).data().toString(), QStringLiteral("up"));
+}
+
+void tst_MainWindow::darkPalettePlaceholderIsReadable()
+{
+    herd::MainWindow::applyDarkPalette(true);
+    const QPalette p = QApplication::palette();
+    const QColor base = p.color(QPalette::Base);
+    QColor hint = p.color(QPalette::PlaceholderText);
+    // As drawn: blended over the base by its alpha.
+    const double a = hint.alphaF();
+    const double lightness = a * hint.lightnessF() + (1 - a) * base.lightnessF();
+    herd::MainWindow::applyDarkPalette(false);
+    QVERIFY2(lightness - base.lightnessF() > 0.3, qPrintable(QStringLiteral("placeholder %1 on base %2")
+                                                               .arg(hint.name(QColor::HexArgb), base.name())));
 }
 
 QTEST_MAIN(tst_MainWindow)

@@ -22,6 +22,8 @@
 #include <QInputDialog>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
+#include <QSortFilterProxyModel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPalette>
@@ -33,6 +35,7 @@
 #include <QTableView>
 #include <QTextDocument>
 #include <QPushButton>
+#include <QScopedValueRollback>
 #include <QToolBar>
 #include <QVBoxLayout>
 
@@ -53,6 +56,7 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->horizontalHeader()->setStretchLastSection(true);
     view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    view->horizontalHeader()->setResizeContentsPrecision(50);   // fitting columns reads 50 rows, not all
     view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
     view->setAlternatingRowColors(true);
@@ -68,6 +72,34 @@ QString formatDuration(qint64 ms)
     if (s < 3600)
         return QMainWindow::tr("%1 min %2 s").arg(s / 60).arg(s % 60);
     return QMainWindow::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
+}
+
+// A table with a search line above it: rows containing the text in any column, any case;
+// click a header to sort (the proxy keeps sorting as the numbers change).
+QWidget *searchableTable(QTableView *view, QAbstractItemModel *model, QSortFilterProxyModel **proxyOut,
+                         QLineEdit **searchOut, const QString &placeholder, QWidget *parent)
+{
+    auto *proxy = new QSortFilterProxyModel(view);
+    proxy->setSourceModel(model);
+    proxy->setFilterKeyColumn(-1);
+    proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->sortByColumn(-1, Qt::AscendingOrder);   // model order until a header is clicked
+    auto *search = new QLineEdit(parent);
+    search->setPlaceholderText(placeholder);
+    search->setClearButtonEnabled(true);
+    QObject::connect(search, &QLineEdit::textChanged, proxy, &QSortFilterProxyModel::setFilterFixedString);
+    auto *pane = new QWidget(parent);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    layout->addWidget(search);
+    layout->addWidget(view, 1);
+    *proxyOut = proxy;
+    *searchOut = search;
+    return pane;
 }
 
 } // namespace
@@ -107,7 +139,7 @@ MainWindow::MainWindow(QWidget *parent)
     for (QLabel *l : {m_statusSource, m_statusNodes, m_statusLinks, m_statusClients, m_statusRate})
         statusBar()->addPermanentWidget(l);
 
-    connect(m_topology, &TopologyView::nodeSelected, this, &MainWindow::showNodeDetails);
+    connect(m_topology, &TopologyView::nodeSelected, this, &MainWindow::selectNode);
     connect(m_topology, &TopologyView::startStopRequested, this, &MainWindow::toggleNode);
     connect(m_topology, &TopologyView::linkCutRequested, this, [this](const QString &a, const QString &b, bool cut) {
         if (m_source)
@@ -192,24 +224,32 @@ void MainWindow::buildDocks()
     clientsDock->raise();
 
     m_linkTable = makeTable(m_linkModel, this);
-    auto *linksDock = dock(tr("Links"), QStringLiteral("linksDock"), m_linkTable, Qt::BottomDockWidgetArea);
+    m_linkTable->setObjectName(QStringLiteral("linkTable"));
+    QWidget *linksPane = searchableTable(m_linkTable, m_linkModel, &m_linkProxy, &m_linkSearch,
+                                         tr("Search links (node, peer, state…)"), this);
+    m_linkSearch->setObjectName(QStringLiteral("linkSearch"));
+    auto *linksDock = dock(tr("Links"), QStringLiteral("linksDock"), linksPane, Qt::BottomDockWidgetArea);
     tabifyDockWidget(trafficDock, linksDock);
 
     auto *nodesPane = new QWidget(this);
     auto *nodesLayout = new QVBoxLayout(nodesPane);
     nodesLayout->setContentsMargins(0, 0, 0, 0);
     m_nodeTable = makeTable(m_nodeModel, nodesPane);
+    m_nodeTable->setObjectName(QStringLiteral("nodeTable"));
+    QWidget *nodeTablePane = searchableTable(m_nodeTable, m_nodeModel, &m_nodeProxy, &m_nodeSearch,
+                                             tr("Search nodes (name, state, port…)"), nodesPane);
+    m_nodeSearch->setObjectName(QStringLiteral("nodeSearch"));
     m_nodeDetails = new QLabel(tr("Select a node in the topology to see its details."), nodesPane);
     m_nodeDetails->setObjectName(QStringLiteral("nodeDetails"));
     m_nodeDetails->setWordWrap(true);
     m_nodeDetails->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_nodeDetails->setMargin(6);
     nodesLayout->addWidget(m_nodeDetails);
-    nodesLayout->addWidget(m_nodeTable, 1);
+    nodesLayout->addWidget(nodeTablePane, 1);
     auto *nodesDock = dock(tr("Nodes"), QStringLiteral("nodesDock"), nodesPane, Qt::RightDockWidgetArea);
     connect(m_nodeTable->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex &current) {
         if (current.isValid())
-            showNodeDetails(m_nodeModel->index(current.row(), NodeTableModel::Name).data().toString());
+            selectNode(current.siblingAtColumn(NodeTableModel::Name).data().toString());
     });
 
     m_propagation = new PropagationView(this);
@@ -308,6 +348,29 @@ void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted, c
         return;
     }
     attach(std::make_unique<LocalHerdSource>(config, hosted), false, fileName);
+}
+
+void MainWindow::selectNode(const QString &node)
+{
+    if (m_selecting)
+        return;   // our own changes below coming back
+    const QScopedValueRollback guard(m_selecting, true);
+    m_topology->selectNode(node);   // "" clears the ring
+    QItemSelectionModel *rows = m_nodeTable->selectionModel();
+    QModelIndex row;
+    for (int r = 0; r < m_nodeProxy->rowCount() && !row.isValid(); ++r) {
+        if (m_nodeProxy->index(r, NodeTableModel::Name).data().toString() == node)
+            row = m_nodeProxy->index(r, NodeTableModel::Name);
+    }
+    if (row.isValid()) {
+        rows->setCurrentIndex(row, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        m_nodeTable->scrollTo(row);
+    } else {
+        rows->clear();
+    }
+    if (!node.isEmpty())
+        m_console->selectNode(node);
+    showNodeDetails(node);
 }
 
 void MainWindow::attachSource(std::unique_ptr<HerdSource> source)
@@ -432,6 +495,7 @@ void MainWindow::resetViews()
 {
     // Nothing of the herd shown before may linger: tables, map, traffic, propagation, status.
     m_lastStats.clear();
+    m_columnsFitted = false;
     m_rateSamples.clear();
     m_linesPerSecond = 0;
     m_nodeErrors.clear();
@@ -639,6 +703,13 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
     if (portsChanged)
         updateConsoleTargets(batch->stats);
     m_lastStats = batch->stats;
+    if (!m_columnsFitted && !batch->stats.isEmpty()) {
+        // Columns as wide as what they show (the last one takes the rest), once per herd: later
+        // the user's widths stay.
+        m_columnsFitted = true;
+        m_nodeTable->resizeColumnsToContents();
+        m_linkTable->resizeColumnsToContents();
+    }
     updateStatus(*batch);
     if (!m_selectedNode.isEmpty())
         showNodeDetails(m_selectedNode);
@@ -794,6 +865,7 @@ void MainWindow::applyDarkPalette(bool dark)
     p.setColor(QPalette::Highlight, QColor(0x3d, 0x6f, 0xb6));
     p.setColor(QPalette::HighlightedText, Qt::white);
     p.setColor(QPalette::Link, QColor(0x6c, 0xa8, 0xff));
+    p.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9e, 0xa6));   // readable on `base`, dimmer than text
     p.setColor(QPalette::Disabled, QPalette::Text, QColor(0x80, 0x80, 0x80));
     p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(0x80, 0x80, 0x80));
     qApp->setPalette(p);

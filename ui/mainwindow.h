@@ -12,6 +12,8 @@
 
 class QAction;
 class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
 class QTableView;
 class QItemSelectionModel;
 
@@ -63,6 +65,12 @@ public:
     LinkTableModel *linkModel() const { return m_linkModel; }
     ClientTableModel *clientModel() const { return m_clientModel; }
     QItemSelectionModel *clientSelection() const;
+    QTableView *nodeTable() const { return m_nodeTable; }   // through a sort/search proxy
+    QTableView *linkTable() const { return m_linkTable; }
+    QLineEdit *nodeSearch() const { return m_nodeSearch; }
+    QLineEdit *linkSearch() const { return m_linkSearch; }
+    // One node selected everywhere: topology ring, node table row, details, console target.
+    void selectNode(const QString &node);
     PropagationView *propagation() const { return m_propagation; }
     QString nodeDetailsText() const;     // the node details panel, as plain text
     QString lastErrorShown() const { return m_lastError; }
@@ -139,6 +147,12 @@ private:
     QTableView *m_clientTable = nullptr;
     QTableView *m_nodeTable = nullptr;
     QTableView *m_linkTable = nullptr;
+    QSortFilterProxyModel *m_nodeProxy = nullptr;
+    QSortFilterProxyModel *m_linkProxy = nullptr;
+    QLineEdit *m_nodeSearch = nullptr;
+    QLineEdit *m_linkSearch = nullptr;
+    bool m_selecting = false;          // selectNode() is spreading a selection
+    bool m_columnsFitted = false;      // once per herd, when its first stats arrive
     QLabel *m_nodeDetails = nullptr;
     QLabel *m_statusSource = nullptr;
     QLabel *m_statusNodes = nullptr;
