@@ -152,6 +152,16 @@ MainWindow::MainWindow(QWidget *parent)
             m_clientTable->scrollTo(index);
         }
     });
+    connect(m_traffic, &TrafficInspector::propagationRequested, this, [this](const QByteArray &client) {
+        if (m_propagation->showClient(client)) {
+            if (auto *dock = findChild<QDockWidget *>(QStringLiteral("propagationDock"))) {
+                dock->show();
+                dock->raise();
+            }
+        } else {
+            statusBar()->showMessage(tr("No flood of %1 recorded").arg(QString::fromUtf8(client)), 5000);
+        }
+    });
     connect(clientSelection(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex &current) {
         if (!current.isValid())
             return;
