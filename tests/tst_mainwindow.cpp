@@ -16,6 +16,7 @@
 #include "propagation.h"
 
 #include <QApplication>
+#include <QDockWidget>
 #include <QFile>
 #include <QLineEdit>
 #include <QTableView>
@@ -92,6 +93,7 @@ private Q_SLOTS:
     void selectionIsSharedByTopologyTableAndConsole();
     void nodeAndLinkTablesSortAndSearch();
     void darkPalettePlaceholderIsReadable();
+    void helpAndResetLayout();
 
 private:
     bool waitAllLinksUp()
@@ -416,6 +418,29 @@ void tst_MainWindow::darkPalettePlaceholderIsReadable()
     herd::MainWindow::applyDarkPalette(false);
     QVERIFY2(lightness - base.lightnessF() > 0.3, qPrintable(QStringLiteral("placeholder %1 on base %2")
                                                                .arg(hint.name(QColor::HexArgb), base.name())));
+}
+
+void tst_MainWindow::helpAndResetLayout()
+{
+    // F1: the shortcuts and where the docs are, without blocking the window.
+    QAction *help = nullptr;
+    for (QAction *a : m_window->findChildren<QAction *>())
+        if (a->shortcut() == QKeySequence(QKeySequence::HelpContents))
+            help = a;
+    QVERIFY(help);
+    help->trigger();
+    auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("shortcutsDialog"));
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(QStringLiteral("Console")) && box->text().contains(QStringLiteral("Fit topology")),
+             qPrintable(box->text()));
+    box->close();
+    // A dock closed by the user comes back with View > Reset layout.
+    auto *console = m_window->findChild<QDockWidget *>(QStringLiteral("consoleDock"));
+    QVERIFY(console);
+    console->close();
+    QVERIFY(!console->isVisible());
+    m_window->resetLayout();
+    QVERIFY(console->isVisible());
 }
 
 QTEST_MAIN(tst_MainWindow)

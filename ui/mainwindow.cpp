@@ -171,7 +171,44 @@ MainWindow::MainWindow(QWidget *parent)
         if (time)
             m_propagation->showUpdate(client, *time);
     });
+    m_defaultLayout = saveState();
     restoreSettings();
+}
+
+void MainWindow::resetLayout()
+{
+    restoreState(m_defaultLayout);
+    for (QDockWidget *d : findChildren<QDockWidget *>())
+        d->show();
+    if (auto *clients = findChild<QDockWidget *>(QStringLiteral("clientsDock")))
+        clients->raise();
+}
+
+void MainWindow::showShortcuts()
+{
+    QStringList rows;
+    for (QAction *a : findChildren<QAction *>()) {
+        if (a->shortcut().isEmpty() || a->text().isEmpty())
+            continue;
+        QString text = a->text();
+        text.remove(QLatin1Char('&'));
+        rows << QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
+                    .arg(a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(), text.toHtmlEscaped());
+    }
+    rows.sort();
+    rows.removeDuplicates();
+    auto *box = new QMessageBox(QMessageBox::Information, tr("herd: shortcuts and help"),
+                                tr("<p>Send an IAMAT from the <b>Console</b> (or run <code>herd --demo</code>) and watch it "
+                                   "flood: topology, map, traffic and propagation all follow. Right-click a node to "
+                                   "start or stop it, a link to cut it.</p><table>%1</table>"
+                                   "<p>Documentation: README.md and the docs/ folder (MONITOR.md: the views, the traffic "
+                                   "filter language) next to the sources.</p>")
+                                    .arg(rows.join(QString())),
+                                QMessageBox::Close, this);
+    box->setObjectName(QStringLiteral("shortcutsDialog"));
+    box->setTextFormat(Qt::RichText);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
 }
 
 MainWindow::~MainWindow()
@@ -330,7 +367,11 @@ void MainWindow::buildActions()
     for (QDockWidget *d : findChildren<QDockWidget *>())
         m_viewMenu->addAction(d->toggleViewAction());
 
+    m_viewMenu->addSeparator();
+    m_viewMenu->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+
     auto *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard shortcuts and help"), this, &MainWindow::showShortcuts)->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About herd"), this, [this] {
         QMessageBox::about(this, tr("About herd"),
                            tr("<b>herd</b> %1<br>A proxy herd server and its live monitor.<br><br>"
@@ -824,6 +865,11 @@ void MainWindow::setAllNodesRunning(bool running)
 {
     if (!m_source || !m_source->controlUnavailableReason().isEmpty())
         return;
+    if (!running && m_confirm && m_clientModel->rowCount() > 0
+        && QMessageBox::question(this, tr("Stop all nodes"),
+                                 tr("The herd holds %n client(s). Stop every node?", nullptr, m_clientModel->rowCount()))
+               != QMessageBox::Yes)
+        return;
     for (const NodeStats &s : std::as_const(m_lastStats)) {
         if (running && !s.running)
             m_source->startNode(s.name);
@@ -901,6 +947,14 @@ void MainWindow::saveSettings() const
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (m_confirm && host() && m_clientModel->rowCount() > 0
+        && QMessageBox::question(this, tr("Quit herd"),
+                                 tr("The herd hosted here holds %n client(s); quitting stops its nodes. Quit?", nullptr,
+                                    m_clientModel->rowCount()))
+               != QMessageBox::Yes) {
+        event->ignore();
+        return;
+    }
     saveSettings();
     event->accept();
 }

@@ -74,6 +74,10 @@ public:
     PropagationView *propagation() const { return m_propagation; }
     QString nodeDetailsText() const;     // the node details panel, as plain text
     QString lastErrorShown() const { return m_lastError; }
+    // Ask before Stop all / Quit while clients are held (tests turn it off).
+    void setConfirmationsEnabled(bool on) { m_confirm = on; }
+    void resetLayout();        // docks and toolbar as on first start
+    void showShortcuts();      // Help > Keyboard shortcuts (F1), non-modal
     static void applyDarkPalette(bool dark);
 
 Q_SIGNALS:
@@ -151,7 +155,9 @@ private:
     QSortFilterProxyModel *m_linkProxy = nullptr;
     QLineEdit *m_nodeSearch = nullptr;
     QLineEdit *m_linkSearch = nullptr;
-    bool m_selecting = false;          // selectNode() is spreading a selection
+    bool m_selecting = false;
+    bool m_confirm = true;
+    QByteArray m_defaultLayout;        // saveState() before the user's settings are restored          // selectNode() is spreading a selection
     bool m_columnsFitted = false;      // once per herd, when its first stats arrive
     QLabel *m_nodeDetails = nullptr;
     QLabel *m_statusSource = nullptr;
