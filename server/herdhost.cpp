@@ -92,7 +92,10 @@ void HerdHost::probe()
 void HerdHost::startNode(const QString &name)
 {
     if (m_herd)
-        QMetaObject::invokeMethod(m_herd, [herd = m_herd, name] { herd->startNode(name); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(m_herd, [this, herd = m_herd, name] {
+            if (!herd->startNode(name))
+                Q_EMIT nodeStartFailed(name, herd->lastError());
+        }, Qt::QueuedConnection);
 }
 
 void HerdHost::stopNode(const QString &name)

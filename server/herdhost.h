@@ -49,6 +49,8 @@ Q_SIGNALS:
     void statsReady(const QList<herd::NodeStats> &stats);
     void batchReady(const herd::MonitorBatchPtr &batch);
     void probed();
+    // startNode() could not start `node` (its port taken, its log unwritable...): why.
+    void nodeStartFailed(const QString &node, const QString &error);
 
 private:
     HerdConfig m_config;

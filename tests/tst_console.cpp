@@ -60,6 +60,8 @@ private Q_SLOTS:
     void completionOffersCommandsAndClients();
     void iamatNowIsValid();
     void connectionErrorIsOneGreyLine();
+    void linesAreTaggedWrappedAndClearable();
+    void completionInsideTheLineAddsNoSecondSpace();
 
 private:
     QList<QPair<QString, QPair<QString, quint16>>> nodes() const
@@ -317,6 +319,52 @@ void tst_Console::iamatNowIsValid()
     QCOMPARE(m2.location.toByteArray(), QByteArray("-33.8688+151.2093"));
 }
 
+void tst_Console::linesAreTaggedWrappedAndClearable()
+{
+    QSignalSpy replies(m_console.get(), &ConsoleWidget::replyReceived);
+    m_console->sendCommand(kIamat);
+    QVERIFY(replies.wait());
+    auto *output = m_console->findChild<QPlainTextEdit *>(QStringLiteral("output"));
+    QVERIFY(output);
+    QVERIFY2(m_console->transcript().contains(QStringLiteral("Hill > ") + kIamat), qPrintable(m_console->transcript()));
+    QVERIFY2(m_console->transcript().contains(QStringLiteral("Hill < AT Hill ")), qPrintable(m_console->transcript()));
+    // A line far wider than the pane wraps onto several visual lines instead of being cut.
+    QVERIFY(output->lineWrapMode() != QPlainTextEdit::NoWrap);
+    m_console->resize(400, 300);
+    m_console->show();
+    const QString longLine = QStringLiteral("IAMAT ") + QString(300, QLatin1Char('x')) + QStringLiteral(" +1+2 1");
+    m_console->sendCommand(longLine);
+    QVERIFY(waitForReplies(replies, 2));
+    QTextBlock sent;
+    for (QTextBlock b = output->document()->begin(); b.isValid(); b = b.next())
+        if (b.text().contains(longLine))
+            sent = b;
+    QVERIFY(sent.isValid());
+    QTRY_VERIFY(sent.layout() && sent.layout()->lineCount() > 1);
+    auto *button = m_console->findChild<QPushButton *>(QStringLiteral("clearButton"));
+    QVERIFY(button);
+    QTest::mouseClick(button, Qt::LeftButton);
+    QVERIFY(m_console->transcript().isEmpty());
+}
+
+void tst_Console::completionInsideTheLineAddsNoSecondSpace()
+{
+    auto *input = m_console->findChild<QLineEdit *>(QStringLiteral("commandLine"));
+    auto *completer = m_console->findChild<QCompleter *>();
+    QVERIFY(input && completer);
+    m_console->show();
+    m_console->activateWindow();
+    input->setFocus();
+    input->setText(QStringLiteral(" kiwi 10 2"));   // the command word missing in front
+    input->setCursorPosition(0);
+    QTest::keyClicks(input, QStringLiteral("wha"));
+    QVERIFY(completer->popup()->isVisible());
+    QTest::keyClick(completer->popup(), Qt::Key_Down);
+    QTest::keyClick(completer->popup(), Qt::Key_Return);
+    QCOMPARE(input->text(), QStringLiteral("WHATSAT kiwi 10 2"));
+    QCOMPARE(input->cursorPosition(), 8);
+}
+
 void tst_Console::connectionErrorIsOneGreyLine()
 {
     QSignalSpy replies(m_console.get(), &ConsoleWidget::replyReceived);
@@ -331,6 +379,9 @@ void tst_Console::connectionErrorIsOneGreyLine()
     QTRY_VERIFY(output->blockCount() == blocksBefore + 1);
     const QString closed = output->document()->lastBlock().text();
     QVERIFY2(closed.startsWith(QStringLiteral("Hill (127.0.0.1:")), qPrintable(closed));
+    // Nothing was pending on it: said as information, not as a failure.
+    QVERIFY2(closed.contains(QStringLiteral("nothing was pending")) && !closed.contains(QStringLiteral("not answered")),
+             qPrintable(closed));
     QCOMPARE(colourOfLine(output, closed), QColor(0x75, 0x75, 0x75));
 
     // Nothing listens there now: reconnecting on demand is refused, one grey line.

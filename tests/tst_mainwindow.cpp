@@ -11,6 +11,20 @@
 #include "topologyview.h"
 #include "trafficinspector.h"
 #include "trafficmodel.h"
+#include "herdsource.h"
+#include "nodetablemodel.h"
+#include "propagation.h"
+
+#include <QApplication>
+#include <QDockWidget>
+#include <QFile>
+#include <QLineEdit>
+#include <QTableView>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTcpServer>
 
 #include <QDir>
 #include <QSignalSpy>
@@ -30,6 +44,35 @@ QString linkState(const herd::LinkTableModel *model, const QString &node, const 
     return model->indexOf(node, peer, herd::LinkTableModel::State).data().toString();
 }
 
+QString labelText(const QWidget *window, const char *name)
+{
+    const auto *label = window->findChild<QLabel *>(QString::fromLatin1(name));
+    return label ? label->text() : QStringLiteral("(no label %1)").arg(QString::fromLatin1(name));
+}
+
+int nodeRow(const herd::NodeTableModel *model, const QString &node)
+{
+    for (int r = 0; r < model->rowCount(); ++r)
+        if (model->index(r, herd::NodeTableModel::Name).data().toString() == node)
+            return r;
+    return -1;
+}
+
+// A source the test feeds by hand: batches with whatever stats and times the test makes up.
+class HandSource final : public herd::HerdSource {
+public:
+    explicit HandSource(herd::HerdConfig config) : m_config(std::move(config)) {}
+    void start() override { Q_EMIT herdKnown(m_config, m_config.nodeNames()); }
+    void shutdown() override {}
+    void batchApplied() override { ++applied; }
+    QString description() const override { return QStringLiteral("hand-fed herd"); }
+    void send(const herd::MonitorBatch &batch) { Q_EMIT batchReady(std::make_shared<const herd::MonitorBatch>(batch)); }
+    int applied = 0;
+
+private:
+    herd::HerdConfig m_config;
+};
+
 } // namespace
 
 class tst_MainWindow : public QObject {
@@ -42,6 +85,15 @@ private Q_SLOTS:
     void consoleReachesTheNodeAndTheClientAppears();
     void pauseHoldsOnlyTheView();
     void screenshotsOfTheMainViews();
+    void openingAHerdWhosePortIsTakenKeepsTheRunningOne();
+    void aNodeThatCannotStartSaysWhy();
+    void switchingHerdsResetsEveryView();
+    void failedConnectDoesNotClaimAttached();
+    void messageRateIsSteadyWhenCountersMoveInSteps();
+    void selectionIsSharedByTopologyTableAndConsole();
+    void nodeAndLinkTablesSortAndSearch();
+    void darkPalettePlaceholderIsReadable();
+    void helpAndResetLayout();
 
 private:
     bool waitAllLinksUp()
@@ -166,6 +218,229 @@ void tst_MainWindow::screenshotsOfTheMainViews()
         QVERIFY2(!picture.isNull() && picture.width() > 50, qPrintable(name));
         QVERIFY(picture.save(QDir(dir).filePath(QStringLiteral("herd-%1.png").arg(name))));
     }
+}
+
+void tst_MainWindow::openingAHerdWhosePortIsTakenKeepsTheRunningOne()
+{
+    // Another program holds a port the new config wants.
+    QTcpServer squatter;
+    QVERIFY(squatter.listen(QHostAddress(QStringLiteral("127.0.0.1")), 0));
+    HerdConfig other = herdtest::lineOfThree(QString());
+    other.nodes[1].port = squatter.serverPort();   // Jaquez cannot listen
+    const QString file = m_dir->filePath(QStringLiteral("busy.json"));
+    {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(other.toJson()).toJson());
+    }
+    QSignalSpy loaded(m_window.get(), &herd::MainWindow::herdLoaded);
+    QSignalSpy errors(m_window.get(), &herd::MainWindow::errorShown);
+    QVERIFY(m_window->openConfigFile(file));
+    QVERIFY(loaded.count() > 0 || loaded.wait(10000));
+    QCOMPARE(loaded.at(0).at(0).toBool(), false);
+    QCOMPARE(errors.count(), 1);
+    const QString error = errors.at(0).at(0).toString();
+    QVERIFY2(error.contains(QStringLiteral("Jaquez")) && error.contains(QString::number(squatter.serverPort())), qPrintable(error));
+    // The five nodes still run and are still shown, links up.
+    QCOMPARE(m_window->nodeModel()->rowCount(), 5);
+    QVERIFY(waitAllLinksUp());
+    QTRY_COMPARE(labelText(m_window.get(), "statusNodes"), QStringLiteral("Nodes 5/5"));
+
+    // The user chooses to stop the running herd and try again: it fails again, and says why,
+    // also in the details of the node that could not listen.
+    auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("herdErrorDialog"));
+    QVERIFY(box);
+    QPushButton *retry = nullptr;
+    for (QAbstractButton *b : box->buttons())
+        if (b->text().contains(QStringLiteral("try again")))
+            retry = qobject_cast<QPushButton *>(b);
+    QVERIFY(retry);
+    loaded.clear();
+    retry->click();
+    QVERIFY(loaded.count() > 0 || loaded.wait(10000));
+    QCOMPARE(loaded.at(0).at(0).toBool(), false);
+    QTRY_COMPARE(m_window->nodeModel()->rowCount(), 3);
+    m_window->topology()->selectNode(QStringLiteral("Jaquez"));
+    QTRY_VERIFY2(m_window->nodeDetailsText().contains(QStringLiteral("Could not start")), qPrintable(m_window->nodeDetailsText()));
+    QVERIFY(m_window->nodeDetailsText().contains(QString::number(squatter.serverPort())));
+    m_window->topology()->selectNode(QStringLiteral("Hill"));
+    QTRY_VERIFY2(m_window->nodeDetailsText().contains(QStringLiteral("the herd did not start")), qPrintable(m_window->nodeDetailsText()));
+}
+
+void tst_MainWindow::aNodeThatCannotStartSaysWhy()
+{
+    const herd::NodeTableModel *nodes = m_window->nodeModel();
+    const int row = nodeRow(nodes, QStringLiteral("Smith"));
+    QVERIFY(row >= 0);
+    const quint16 port = quint16(nodes->index(row, herd::NodeTableModel::Port).data().toUInt());
+    QVERIFY(port != 0);
+    m_window->host()->stopNode(QStringLiteral("Smith"));
+    QTRY_COMPARE(nodes->index(row, herd::NodeTableModel::State).data().toString(), QStringLiteral("stopped"));
+    QTcpServer squatter;   // takes Smith's port while it is down
+    QVERIFY(squatter.listen(QHostAddress(QStringLiteral("127.0.0.1")), port));
+    QSignalSpy errors(m_window.get(), &herd::MainWindow::errorShown);
+    m_window->host()->startNode(QStringLiteral("Smith"));
+    QVERIFY(errors.count() > 0 || errors.wait(10000));
+    QVERIFY2(errors.at(0).at(0).toString().contains(QStringLiteral("Smith")), qPrintable(errors.at(0).at(0).toString()));
+    m_window->topology()->selectNode(QStringLiteral("Smith"));
+    QTRY_VERIFY2(m_window->nodeDetailsText().contains(QStringLiteral("Could not start")), qPrintable(m_window->nodeDetailsText()));
+    // Once the port is free, a start works and the error is gone.
+    squatter.close();
+    m_window->host()->startNode(QStringLiteral("Smith"));
+    QTRY_COMPARE_WITH_TIMEOUT(nodes->index(row, herd::NodeTableModel::State).data().toString(), QStringLiteral("running"), 10000);
+    QTRY_VERIFY(!m_window->nodeDetailsText().contains(QStringLiteral("Could not start")));
+}
+
+void tst_MainWindow::switchingHerdsResetsEveryView()
+{
+    m_window->console()->selectNode(QStringLiteral("Hill"));
+    m_window->console()->sendCommand(QStringLiteral("IAMAT before-switch +10+20 1621464827.5"));
+    QTRY_VERIFY(m_window->clientModel()->indexOfClient("before-switch").isValid());
+    QTRY_VERIFY(m_window->propagation()->store().size() > 0);
+    QTRY_COMPARE(labelText(m_window.get(), "statusClients"), QStringLiteral("Clients 1"));
+    QVERIFY(m_window->traffic()->model()->rowCount() > 0);
+
+    QSignalSpy loaded(m_window.get(), &herd::MainWindow::herdLoaded);
+    m_window->loadHerd(herdtest::singleNode(QString()), {}, m_dir->filePath(QStringLiteral("single.json")));
+    QVERIFY(loaded.count() > 0 || loaded.wait(10000));
+    QCOMPARE(loaded.at(0).at(0).toBool(), true);
+    QCOMPARE(m_window->propagation()->store().size(), 0);
+    QVERIFY(!m_window->clientModel()->indexOfClient("before-switch").isValid());
+    for (int r = 0; r < m_window->traffic()->model()->rowCount(); ++r)
+        QCOMPARE(m_window->traffic()->model()->row(r).node, QStringLiteral("Hill"));   // none of the old herd's rows
+    QTRY_COMPARE(labelText(m_window.get(), "statusNodes"), QStringLiteral("Nodes 1/1"));
+    QCOMPARE(labelText(m_window.get(), "statusClients"), QStringLiteral("Clients 0"));
+    QCOMPARE(m_window->nodeModel()->rowCount(), 1);
+    QVERIFY2(m_window->windowTitle().contains(QStringLiteral("single.json")), qPrintable(m_window->windowTitle()));
+}
+
+void tst_MainWindow::failedConnectDoesNotClaimAttached()
+{
+    QTcpServer closed;
+    QVERIFY(closed.listen(QHostAddress(QStringLiteral("127.0.0.1")), 0));
+    const quint16 port = closed.serverPort();
+    closed.close();   // nobody answers there
+    QSignalSpy problems(m_window.get(), &herd::MainWindow::sourceProblem);
+    m_window->connectRemote(QUrl(QStringLiteral("http://127.0.0.1:%1/").arg(port)));
+    QVERIFY(!m_window->windowTitle().contains(QStringLiteral("attached to")));
+    QCOMPARE(labelText(m_window.get(), "statusNodes"), QStringLiteral("Nodes –"));   // not the old herd's 5/5
+    QCOMPARE(labelText(m_window.get(), "statusClients"), QStringLiteral("Clients –"));
+    QCOMPARE(m_window->linkModel()->rowCount(), 0);
+    QVERIFY(problems.count() > 0 || problems.wait(10000));
+    QVERIFY2(m_window->windowTitle().contains(QStringLiteral("not attached")), qPrintable(m_window->windowTitle()));
+    QVERIFY(!m_window->windowTitle().contains(QStringLiteral("attached to")));
+}
+
+void tst_MainWindow::messageRateIsSteadyWhenCountersMoveInSteps()
+{
+    // A remote node reports its counters about once a second when idle: 94 heartbeat lines
+    // arrive as one step per second, while batches come 30 times a second.
+    auto source = std::make_unique<HandSource>(herdtest::singleNode(QString()));
+    HandSource *hand = source.get();
+    m_window->attachSource(std::move(source));
+    const qint64 t0 = 1'700'000'000'000'000;
+    QStringList shown;
+    for (int i = 0; i < 300; ++i) {   // ten seconds of batches
+        herd::MonitorBatch batch;
+        batch.timeUs = t0 + qint64(i) * 33'333;
+        herd::NodeStats s;
+        s.name = QStringLiteral("Hill");
+        s.running = true;
+        s.linesIn = quint64(94 * (i / 30));
+        batch.stats = {s};
+        hand->send(batch);
+        if (i >= 90)   // after three seconds
+            shown << labelText(m_window.get(), "statusRate");
+    }
+    QCOMPARE(hand->applied, 300);
+    for (const QString &text : std::as_const(shown)) {
+        const int rate = text.section(QLatin1Char(' '), 0, 0).toInt();
+        QVERIFY2(rate >= 85 && rate <= 105, qPrintable(shown.join(QStringLiteral(", "))));
+    }
+}
+
+void tst_MainWindow::selectionIsSharedByTopologyTableAndConsole()
+{
+    herd::TopologyView *topo = m_window->topology();
+    QTableView *table = m_window->nodeTable();
+    const auto currentName = [table] {
+        return table->currentIndex().siblingAtColumn(herd::NodeTableModel::Name).data().toString();
+    };
+    topo->selectNode(QStringLiteral("Campbell"));
+    QCOMPARE(currentName(), QStringLiteral("Campbell"));
+    QCOMPARE(m_window->console()->selectedNode(), QStringLiteral("Campbell"));
+    QVERIFY(m_window->nodeDetailsText().startsWith(QStringLiteral("Campbell")));
+    // The other way: a row picked in the table moves the ring (the old one goes) and the console.
+    QModelIndex hill;
+    for (int r = 0; r < table->model()->rowCount(); ++r)
+        if (table->model()->index(r, herd::NodeTableModel::Name).data().toString() == QStringLiteral("Hill"))
+            hill = table->model()->index(r, herd::NodeTableModel::Name);
+    QVERIFY(hill.isValid());
+    table->selectionModel()->setCurrentIndex(hill, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    QCOMPARE(topo->selectedNode(), QStringLiteral("Hill"));
+    QVERIFY(!topo->nodeItem(QStringLiteral("Campbell"))->isSelected());
+    QCOMPARE(m_window->console()->selectedNode(), QStringLiteral("Hill"));
+    QVERIFY(m_window->nodeDetailsText().startsWith(QStringLiteral("Hill")));
+}
+
+void tst_MainWindow::nodeAndLinkTablesSortAndSearch()
+{
+    QAbstractItemModel *nodes = m_window->nodeTable()->model();
+    QCOMPARE(nodes->rowCount(), 5);
+    m_window->nodeTable()->sortByColumn(herd::NodeTableModel::Name, Qt::AscendingOrder);
+    QCOMPARE(nodes->index(0, herd::NodeTableModel::Name).data().toString(), QStringLiteral("Campbell"));
+    QCOMPARE(nodes->index(4, herd::NodeTableModel::Name).data().toString(), QStringLiteral("Smith"));
+    m_window->nodeSearch()->setText(QStringLiteral("smi"));
+    QCOMPARE(nodes->rowCount(), 1);
+    QCOMPARE(nodes->index(0, herd::NodeTableModel::Name).data().toString(), QStringLiteral("Smith"));
+    m_window->nodeSearch()->clear();
+    QCOMPARE(nodes->rowCount(), 5);
+
+    QAbstractItemModel *links = m_window->linkTable()->model();
+    QCOMPARE(links->rowCount(), 12);
+    m_window->linkSearch()->setText(QStringLiteral("singleton"));   // either end, any case
+    QCOMPARE(links->rowCount(), 6);
+    m_window->linkTable()->sortByColumn(herd::LinkTableModel::Peer, Qt::DescendingOrder);
+    QCOMPARE(links->index(0, herd::LinkTableModel::Peer).data().toString(), QStringLiteral("Smith"));
+    // Still live: the rows keep updating through the proxy.
+    QTRY_COMPARE(links->index(0, herd::LinkTableModel::State).data().toString(), QStringLiteral("up"));
+}
+
+void tst_MainWindow::darkPalettePlaceholderIsReadable()
+{
+    herd::MainWindow::applyDarkPalette(true);
+    const QPalette p = QApplication::palette();
+    const QColor base = p.color(QPalette::Base);
+    QColor hint = p.color(QPalette::PlaceholderText);
+    // As drawn: blended over the base by its alpha.
+    const double a = hint.alphaF();
+    const double lightness = a * hint.lightnessF() + (1 - a) * base.lightnessF();
+    herd::MainWindow::applyDarkPalette(false);
+    QVERIFY2(lightness - base.lightnessF() > 0.3, qPrintable(QStringLiteral("placeholder %1 on base %2")
+                                                               .arg(hint.name(QColor::HexArgb), base.name())));
+}
+
+void tst_MainWindow::helpAndResetLayout()
+{
+    // F1: the shortcuts and where the docs are, without blocking the window.
+    QAction *help = nullptr;
+    for (QAction *a : m_window->findChildren<QAction *>())
+        if (a->shortcut() == QKeySequence(QKeySequence::HelpContents))
+            help = a;
+    QVERIFY(help);
+    help->trigger();
+    auto *box = m_window->findChild<QMessageBox *>(QStringLiteral("shortcutsDialog"));
+    QVERIFY(box);
+    QVERIFY2(box->text().contains(QStringLiteral("Console")) && box->text().contains(QStringLiteral("Fit topology")),
+             qPrintable(box->text()));
+    box->close();
+    // A dock closed by the user comes back with View > Reset layout.
+    auto *console = m_window->findChild<QDockWidget *>(QStringLiteral("consoleDock"));
+    QVERIFY(console);
+    console->close();
+    QVERIFY(!console->isVisible());
+    m_window->resetLayout();
+    QVERIFY(console->isVisible());
 }
 
 QTEST_MAIN(tst_MainWindow)

@@ -217,8 +217,12 @@ private Q_SLOTS:
     void windowAttachedToARemoteHerd();
     void windowAttachedToHeadlessProcess();
     void connectCommandLine();
+    void nodesRestartedEmptyHoldNothing();
 
 private:
+    // As if every headless process was restarted: the streams cut, a fresh herd (nothing
+    // stored) behind the same status endpoints.
+    void restartHerdEmpty();
     // The herd's /status as the status branch serves it (config with actual ports, endpoints).
     QByteArray statusBody(const QString &node) const;
     // Collects RemoteHerd batches, acknowledging each, until `done` holds for the newest.
@@ -258,6 +262,27 @@ void tst_Remote::init()
         m_events->batchApplied();
     });
     QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
+}
+
+void tst_Remote::restartHerdEmpty()
+{
+    for (const auto &e : m_endpoints)
+        e->closeAll();
+    m_herd->setEventStream(nullptr);
+    m_herd->stop();
+    m_events.reset();
+    m_herd = std::make_unique<herd::Herd>(herdtest::lineOfThree(QString()));
+    herd::Herd *h = m_herd.get();
+    m_events = std::make_unique<herd::EventStream>([h] { return h->stats(); });
+    m_herd->setEventStream(m_events.get());
+    connect(m_events.get(), &herd::EventStream::batchReady, this, [this](const MonitorBatchPtr &batch) {
+        for (const auto &e : m_endpoints)
+            e->publish(*batch);
+        m_events->batchApplied();
+    });
+    QVERIFY2(m_herd->start(), qPrintable(m_herd->lastError()));
+    for (const auto &e : m_endpoints)
+        QVERIFY(e->listen(quint16(QUrl(e->url()).port())));
 }
 
 void tst_Remote::cleanup()
@@ -548,6 +573,33 @@ void tst_Remote::windowAttachedToARemoteHerd()
         if (a->text().contains(u"S&top all"_s))
             QVERIFY(a->isEnabled());
     QTRY_COMPARE(nodes->rowCount(), 1);
+}
+
+void tst_Remote::nodesRestartedEmptyHoldNothing()
+{
+    herd::MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    window.connectRemote(herd::RemoteHerd::endpointUrl(u"127.0.0.1:%1"_s.arg(m_endpoints[0]->port())));
+    QTRY_COMPARE_WITH_TIMEOUT(window.nodeModel()->rowCount(), 3, 10000);
+    QVERIFY(QTest::qWaitFor([&] { return allLinksUp(window, 4); }, 10000));
+    consoleIamatShowsEverywhere(window, u"Smith"_s, "before-restart", u"+51.5074-0.1278"_s);
+    if (QTest::currentTestFailed())
+        return;
+    // With no stream, the details say so (not "stopped": the node may well run).
+    m_endpoints[2]->closeAll();
+    window.topology()->selectNode(u"Smith"_s);
+    QTRY_VERIFY_WITH_TIMEOUT(window.nodeDetailsText().contains(u"no stream"_s), 10000);
+    QVERIFY2(!window.nodeDetailsText().contains(u"stopped"_s), qPrintable(window.nodeDetailsText()));
+
+    // Every node restarted with nothing stored: nobody holds the client any more.
+    restartHerdEmpty();
+    if (QTest::currentTestFailed())
+        return;
+    QTRY_VERIFY_WITH_TIMEOUT(!window.clientModel()->indexOfClient("before-restart").isValid(), 15000);
+    QVERIFY(QTest::qWaitFor([&] { return allLinksUp(window, 4); }, 10000));
+    // A client sent after the restart is held by all three again.
+    consoleIamatShowsEverywhere(window, u"Hill"_s, "after-restart", u"+10+20"_s);
 }
 
 // End to end: the real `herd --headless` binary with a status endpoint per node, the window

@@ -16,7 +16,9 @@
 #include <QMenu>
 #include <QPainterPath>
 #include <QRegularExpression>
+#include <QPainter>
 #include <QSignalSpy>
+#include <QSvgRenderer>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTreeView>
@@ -75,6 +77,7 @@ private Q_SLOTS:
     void init();
     void cleanup();
     void layoutIsClear();
+    void svgShowsFloodsInFlightLikeThePng();
     void bigHerdLayoutHasNoOverlaps();
     void edgesFollowDraggedNodes();
     void statsColourNodesAndLinks();
@@ -232,6 +235,61 @@ void tst_Topology::bigHerdLayoutHasNoOverlaps()
     view.setHerd(HerdConfig{});
     QVERIFY(view.nodeItems().isEmpty());
     QVERIFY2(!view.savePicture(QStringLiteral("empty.png")), "nothing to draw");
+}
+
+namespace {
+// Pixels of `image` that are nearly black: what a pulse drawn wrong in SVG turns into.
+int darkPixels(const QImage &image)
+{
+    int dark = 0;
+    for (int y = 0; y < image.height(); ++y)
+        for (int x = 0; x < image.width(); ++x) {
+            const QColor c = image.pixelColor(x, y);
+            dark += (c.alpha() > 128 && c.red() < 40 && c.green() < 40 && c.blue() < 40) ? 1 : 0;
+        }
+    return dark;
+}
+
+QImage rendered(const QString &svgFile, QSize size)
+{
+    QSvgRenderer svg(svgFile);
+    QImage image(size, QImage::Format_ARGB32_Premultiplied);
+    image.fill(Qt::white);
+    QPainter p(&image);
+    svg.render(&p);
+    return image;
+}
+} // namespace
+
+void tst_Topology::svgShowsFloodsInFlightLikeThePng()
+{
+    TopologyView view;
+    view.resize(800, 600);
+    view.setHerd(classicHerd(QString()));
+    const QTemporaryDir dir;
+    const QString idle = dir.filePath(QStringLiteral("idle.svg"));
+    QVERIFY(view.savePicture(idle));
+    const herd::protocol::Timestamp t{1621464827, 0};
+    QList<FloodHop> hops;
+    hops.append(FloodHop{"svg-client", t, QString(), QStringLiteral("Hill"), 0});
+    for (const char *to : {"Jaquez", "Smith"})
+        hops.append(FloodHop{"svg-client", t, QStringLiteral("Hill"), QString::fromLatin1(to), 0});
+    view.addHops(hops);
+    // Mid-flight: the pulses are between their nodes.
+    QTRY_VERIFY([&] {
+        for (const auto *p : itemsOfType<herd::PulseItem>(view.scene()))
+            if (p->kind() == herd::PulseItem::Kind::Travel && p->progress() > 0.3 && p->progress() < 0.7)
+                return true;
+        return false;
+    }());
+    const QString flying = dir.filePath(QStringLiteral("flying.svg"));
+    QVERIFY(view.savePicture(flying));
+    const QSize size = QSvgRenderer(idle).defaultSize();
+    QVERIFY(!size.isEmpty());
+    const int before = darkPixels(rendered(idle, size));
+    const int after = darkPixels(rendered(flying, size));
+    // A pulse is a violet dot with a fading tail, not a black bar.
+    QVERIFY2(after - before < 20, qPrintable(QStringLiteral("dark pixels: %1 without pulses, %2 with").arg(before).arg(after)));
 }
 
 void tst_Topology::edgesFollowDraggedNodes()

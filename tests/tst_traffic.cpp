@@ -25,6 +25,8 @@
 #include <QSignalSpy>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QMenu>
+#include <QPlainTextEdit>
 #include <QTest>
 
 using herd::Direction;
@@ -136,6 +138,7 @@ bool parseCsv(const QByteArray &data, QList<QStringList> *records)
 class tst_Traffic : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void expressionKindsDetailsAndFilterOnThis();
     void ringEvictsInRanges();
     void batchOverCapacityResets();
     void proxyUnderTesterWithFilter();
@@ -828,6 +831,77 @@ void tst_Traffic::bulkLoad()
     qInfo("free-text filter over 50,000 rows: %.1f ms, %d match", double(timer.nsecsElapsed()) / 1e6,
           inspector.proxy()->rowCount());
     QVERIFY(inspector.proxy()->rowCount() > 0);
+}
+
+void tst_Traffic::expressionKindsDetailsAndFilterOnThis()
+{
+    using herd::Direction;
+    using herd::LineKind;
+    herd::TrafficInspector inspector;
+    const auto row = [](const char *node, Direction dir, LineKind kind, const QByteArray &text) {
+        herd::TrafficRow r;
+        r.timeUs = 1'700'000'000'000'000;
+        r.node = QString::fromLatin1(node);
+        r.dir = dir;
+        r.kind = kind;
+        r.who = "client#1 127.0.0.1:5000";
+        r.text = text;
+        return r;
+    };
+    inspector.appendBatch({
+        row("Hill", Direction::In, LineKind::Iamat, "IAMAT kiwi +1+2 1"),
+        row("Hill", Direction::Out, LineKind::AtReply, "AT Hill +0.1 kiwi +1+2 1"),
+        row("Smith", Direction::In, LineKind::Heartbeat, "HERD-HB 7"),
+        row("Smith", Direction::Out, LineKind::WhatsatReply, "AT Hill +0.1 kiwi +1+2 1\n{\"results\":[{\"name\":\"x\"}]}\n\n"),
+        row("Jaquez", Direction::In, LineKind::Iamat, "IAMAT other +3+4 1"),
+    }, 0);
+    herd::TrafficFilterProxy *proxy = inspector.proxy();
+    QCOMPARE(proxy->rowCount(), 5);
+    QVERIFY(proxy->setExpression(QStringLiteral("node:hill,smith -kind:heartbeat")));
+    QCOMPARE(proxy->rowCount(), 3);
+    QVERIFY(proxy->setExpression(QStringLiteral("kind:iamat dir:in client:oth")));
+    QCOMPARE(proxy->rowCount(), 1);
+    QVERIFY(proxy->setExpression(QStringLiteral("kind:whatsatreply results")));
+    QCOMPARE(proxy->rowCount(), 1);
+    QString error;
+    QVERIFY(!proxy->setExpression(QStringLiteral("kind:nonsense"), &error));
+    QVERIFY2(error.contains(QStringLiteral("nonsense")), qPrintable(error));
+    QCOMPARE(proxy->rowCount(), 1);   // the last good filter stays
+    QVERIFY(!proxy->setExpression(QStringLiteral("colour:red"), &error));
+    QVERIFY(proxy->setExpression(QString()));
+    // Several kinds hidden at once.
+    inspector.setHiddenKinds((1u << int(LineKind::Heartbeat)) | (1u << int(LineKind::AtReply)));
+    QCOMPARE(proxy->rowCount(), 3);
+    inspector.setHiddenKinds(0);
+    QCOMPARE(proxy->rowCount(), 5);
+
+    // Filter on this, from a row's menu: the term goes into the expression.
+    const QModelIndex jaquez = proxy->index(4, 0);
+    std::unique_ptr<QMenu> menu(inspector.createContextMenu(jaquez));
+    QAction *onNode = nullptr;
+    QAction *propagation = nullptr;
+    for (QAction *a : menu->actions()) {
+        if (a->text() == QStringLiteral("Filter on node Jaquez"))
+            onNode = a;
+        if (a->text().startsWith(QStringLiteral("Show propagation of other")))
+            propagation = a;
+    }
+    QVERIFY(onNode && propagation);
+    onNode->trigger();
+    QCOMPARE(inspector.expressionEdit()->text(), QStringLiteral("node:Jaquez"));
+    QCOMPARE(proxy->rowCount(), 1);
+    QSignalSpy wanted(&inspector, &herd::TrafficInspector::propagationRequested);
+    propagation->trigger();
+    QCOMPARE(wanted.count(), 1);
+    QCOMPARE(wanted.at(0).at(0).toByteArray(), QByteArray("other"));
+    inspector.clearFilters();
+    QCOMPARE(proxy->rowCount(), 5);
+
+    // Details: a WHATSAT reply as its AT line and the JSON laid out.
+    inspector.view()->setCurrentIndex(proxy->index(3, 0));
+    const QString details = inspector.detailsPane()->toPlainText();
+    QVERIFY2(details.contains(QStringLiteral("AT Hill +0.1 kiwi +1+2 1\n{\n")), qPrintable(details));
+    QVERIFY2(details.contains(QStringLiteral("\"name\": \"x\"")), qPrintable(details));
 }
 
 QTEST_MAIN(tst_Traffic)

@@ -11,6 +11,7 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
@@ -79,7 +80,11 @@ ConsoleWidget::ConsoleWidget(QWidget *parent)
     m_output->setReadOnly(true);
     m_output->setFont(mono);
     m_output->setMaximumBlockCount(kMaxOutputBlocks);
-    m_output->setLineWrapMode(QPlainTextEdit::NoWrap);   // JSON and AT lines read best unwrapped
+    // Long lines (a WHATSAT's JSON, a 2 KiB bad line) wrap rather than run off the pane; a
+    // token with no space in it wraps anywhere.
+    m_output->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    m_output->setWordWrapMode(QTextOption::WrapAtWordBoundaryOrAnywhere);
+    m_output->setContextMenuPolicy(Qt::CustomContextMenu);
     m_output->setUndoRedoEnabled(false);                  // a log: no undo stack growing forever
     m_input->setFont(mono);
     m_input->setPlaceholderText(tr("IAMAT <client> <location> <time>  or  WHATSAT <client> <radius-km> <bound>"));
@@ -94,6 +99,17 @@ ConsoleWidget::ConsoleWidget(QWidget *parent)
     top->addWidget(nodeLabel);
     top->addWidget(m_nodeCombo);
     top->addStretch(1);
+    auto *clearButton = new QPushButton(tr("Clear"), this);
+    clearButton->setObjectName(QStringLiteral("clearButton"));
+    clearButton->setToolTip(tr("Clear the output pane (connections stay open)"));
+    top->addWidget(clearButton);
+    connect(clearButton, &QPushButton::clicked, this, &ConsoleWidget::clear);
+    connect(m_output, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        std::unique_ptr<QMenu> menu(m_output->createStandardContextMenu(pos));
+        menu->addSeparator();
+        menu->addAction(tr("Clear"), this, &ConsoleWidget::clear);
+        menu->exec(m_output->viewport()->mapToGlobal(pos));
+    });
     auto *bottom = new QHBoxLayout;
     bottom->addWidget(m_input, 1);
     bottom->addWidget(m_iamatNow);
@@ -225,7 +241,7 @@ void ConsoleWidget::sendOne(const QString &node, const QString &line)
     const QByteArray bytes = line.toUtf8();
     const auto address = m_addresses.value(node);
     if (address.second == 0) {
-        appendText(QStringLiteral("> ") + line, Style::Sent);
+        appendText(node + QStringLiteral(" > ") + line, Style::Sent);
         appendText(tr("%1 is not listening: not sent").arg(node), Style::Note);
         return;
     }
@@ -252,7 +268,7 @@ void ConsoleWidget::sendOne(const QString &node, const QString &line)
         s.unsent.clear();
     }
 
-    appendText(QStringLiteral("> ") + line, Style::Sent);
+    appendText(node + QStringLiteral(" > ") + line, Style::Sent);
     const protocol::Message m = protocol::parse(bytes);
     if (m.kind == protocol::Kind::Iamat) {
         // "IAMAT now" offers what was used last.
@@ -361,9 +377,18 @@ void ConsoleWidget::onError(const QString &node, QTcpSocket *socket)
         return;
     if (socket->bytesAvailable() > 0)   // what arrived before the close is still an answer
         onReadyRead(node, socket);
-    if ((s = session(node, socket)))
-        failSession(node, *s, socket->error() == QAbstractSocket::RemoteHostClosedError
-                                  ? tr("connection closed by the node") : socket->errorString());
+    if (!(s = session(node, socket)))
+        return;
+    if (socket->error() == QAbstractSocket::RemoteHostClosedError && s->expectMulti.empty()) {
+        // Nothing was pending: a node closes connections that stay idle. Not a failure.
+        appendText(tr("%1 (%2:%3): closed the connection, nothing was pending (a node closes idle connections); "
+                      "the next command opens a new one").arg(node, s->host).arg(s->port), Style::Info);
+        s->buffer.clear();
+        s->unsent.clear();
+        return;
+    }
+    failSession(node, *s, socket->error() == QAbstractSocket::RemoteHostClosedError
+                              ? tr("connection closed by the node") : socket->errorString());
 }
 
 void ConsoleWidget::failSession(const QString &node, Session &s, const QString &why)
@@ -380,13 +405,12 @@ void ConsoleWidget::failSession(const QString &node, Session &s, const QString &
 
 void ConsoleWidget::showReply(const QString &node, const QByteArray &reply, bool multi)
 {
-    Q_UNUSED(node);
     QByteArray body = reply;
     while (body.endsWith('\n'))
         body.chop(1);
     if (!multi) {
         learnClient(body);
-        appendText(QStringLiteral("< ") + QString::fromUtf8(body),
+        appendText(node + QStringLiteral(" < ") + QString::fromUtf8(body),
                    body.startsWith("? ") ? Style::Invalid : Style::Reply);
         return;
     }
@@ -395,7 +419,7 @@ void ConsoleWidget::showReply(const QString &node, const QByteArray &reply, bool
     const QByteArray atLine = newline < 0 ? body : body.left(newline);
     const QByteArray json = newline < 0 ? QByteArray() : body.mid(newline + 1);
     learnClient(atLine);
-    QString text = QStringLiteral("< ") + QString::fromUtf8(atLine);
+    QString text = node + QStringLiteral(" < ") + QString::fromUtf8(atLine);
     if (!json.isEmpty()) {
         QJsonParseError error;
         const QJsonDocument doc = QJsonDocument::fromJson(json, &error);
@@ -427,7 +451,8 @@ QColor ConsoleWidget::colour(Style style)
 {
     switch (style) {
     case Style::Invalid: return QColor(0xc6, 0x28, 0x28);   // the tables' "down" red
-    case Style::Note: return QColor(0x75, 0x75, 0x75);      // grey: about the connection, not from the node
+    case Style::Note:
+    case Style::Info: return QColor(0x75, 0x75, 0x75);      // grey: about the connection, not from the node
     case Style::Sent:
     case Style::Reply: break;
     }
@@ -448,6 +473,11 @@ void ConsoleWidget::appendText(const QString &text, Style style)
     cursor.insertText(text, format);   // "\n" in text starts new blocks, same format
     if (follow)
         bar->setValue(bar->maximum());
+}
+
+void ConsoleWidget::clear()
+{
+    m_output->clear();
 }
 
 void ConsoleWidget::fillIamatNow()
@@ -532,9 +562,12 @@ void ConsoleWidget::insertCompletion(const QString &completion)
     int start = cursor;
     while (start > 0 && !text.at(start - 1).isSpace())
         --start;
-    const QString filled = completion + QLatin1Char(' ');
-    m_input->setText(text.left(start) + filled + text.mid(cursor));
-    m_input->setCursorPosition(start + int(filled.size()));
+    // One space after the word: typed already (completing inside the line) or added here.
+    QString rest = text.mid(cursor);
+    if (!rest.startsWith(QLatin1Char(' ')))
+        rest.prepend(QLatin1Char(' '));
+    m_input->setText(text.left(start) + completion + rest);
+    m_input->setCursorPosition(start + int(completion.size()) + 1);
 }
 
 } // namespace herd

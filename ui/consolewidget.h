@@ -43,6 +43,11 @@ public:
     QString selectedNode() const;
     void sendCommand(const QString &line);     // as if typed and Enter pressed
     QString transcript() const;               // plain text of the output pane (for tests)
+    // Each line tagged with its node ("Hill > IAMAT ...", "Hill < AT ..."); long lines wrap.
+    QPlainTextEdit *output() const { return m_output; }
+
+public Q_SLOTS:
+    void clear();                             // the output pane; connections stay
 
 Q_SIGNALS:
     // Each complete reply, raw and with its terminator: a line ("...\n"), or a WHATSAT reply
@@ -50,7 +55,7 @@ Q_SIGNALS:
     void replyReceived(const QString &node, const QByteArray &reply);
 
 private:
-    enum class Style { Sent, Reply, Invalid, Note };
+    enum class Style { Sent, Reply, Invalid, Note, Info };
 
     // One node's connection. Replies come back in command order (a node answers in order), so a FIFO of what
     // each command sent expects is enough to cut the byte stream into replies.

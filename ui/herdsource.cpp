@@ -13,9 +13,12 @@ LocalHerdSource::LocalHerdSource(const HerdConfig &config, const QStringList &ho
     m_host->setStatsInterval(0);   // the monitor batches carry the stats
     connect(m_host, &HerdHost::batchReady, this, &HerdSource::batchReady);
     connect(m_host, &HerdHost::started, this, [this](bool ok, const QString &error) {
-        if (!ok)
+        if (ok)
+            Q_EMIT running();
+        else
             Q_EMIT failed(error);
     });
+    connect(m_host, &HerdHost::nodeStartFailed, this, &HerdSource::nodeStartFailed);
 }
 
 LocalHerdSource::~LocalHerdSource()
@@ -83,6 +86,10 @@ void RemoteHerdSource::start()
     });
     connect(m_remote, &RemoteHerd::batchReady, this, &HerdSource::batchReady);
     connect(m_remote, &RemoteHerd::errorOccurred, this, &HerdSource::problem);
+    connect(m_remote, &RemoteHerd::streamChanged, this, [this](const QString &node, bool live) {
+        if (live)
+            Q_EMIT streamRestarted(node);
+    });
     m_thread->start();
     // Its network access manager and timers are created in the thread that runs them.
     QMetaObject::invokeMethod(m_remote, &RemoteHerd::start, Qt::QueuedConnection);

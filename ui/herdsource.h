@@ -42,6 +42,13 @@ Q_SIGNALS:
     void batchReady(const herd::MonitorBatchPtr &batch);
     // The herd could not start at all (a dialog): in-process only.
     void failed(const QString &error);
+    // Every hosted node listens (in-process only).
+    void running();
+    // A node asked to start could not (in-process only).
+    void nodeStartFailed(const QString &node, const QString &error);
+    // A remote node's event stream came back (or came first): what the monitor knew of what it
+    // holds is replaced by the snapshot its stream starts with.
+    void streamRestarted(const QString &node);
     // Something went wrong that the source retries by itself (one line, for the status bar).
     void problem(const QString &message);
 };

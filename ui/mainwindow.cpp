@@ -18,10 +18,13 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QItemSelectionModel>
 #include <QLabel>
+#include <QLineEdit>
+#include <QSortFilterProxyModel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QPalette>
@@ -31,12 +34,20 @@
 #include <QStyle>
 #include <QStyleFactory>
 #include <QTableView>
+#include <QTextDocument>
+#include <QPushButton>
+#include <QScopedValueRollback>
 #include <QToolBar>
 #include <QVBoxLayout>
 
 namespace herd {
 
 namespace {
+
+// msg/s is the slope over this window: a node reports its counters in steps (a remote one
+// about once a second when idle), and a shorter window would read 0 between two steps.
+constexpr qint64 kRateWindowUs = 5'000'000;
+constexpr qint64 kRateMinSpanUs = 1'000'000;
 
 QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 {
@@ -46,6 +57,7 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->horizontalHeader()->setStretchLastSection(true);
     view->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    view->horizontalHeader()->setResizeContentsPrecision(50);   // fitting columns reads 50 rows, not all
     view->verticalHeader()->hide();
     view->verticalHeader()->setDefaultSectionSize(view->fontMetrics().height() + 6);
     view->setAlternatingRowColors(true);
@@ -61,6 +73,34 @@ QString formatDuration(qint64 ms)
     if (s < 3600)
         return QMainWindow::tr("%1 min %2 s").arg(s / 60).arg(s % 60);
     return QMainWindow::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
+}
+
+// A table with a search line above it: rows containing the text in any column, any case;
+// click a header to sort (the proxy keeps sorting as the numbers change).
+QWidget *searchableTable(QTableView *view, QAbstractItemModel *model, QSortFilterProxyModel **proxyOut,
+                         QLineEdit **searchOut, const QString &placeholder, QWidget *parent)
+{
+    auto *proxy = new QSortFilterProxyModel(view);
+    proxy->setSourceModel(model);
+    proxy->setFilterKeyColumn(-1);
+    proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    proxy->setSortCaseSensitivity(Qt::CaseInsensitive);
+    view->setModel(proxy);
+    view->setSortingEnabled(true);
+    view->sortByColumn(-1, Qt::AscendingOrder);   // model order until a header is clicked
+    auto *search = new QLineEdit(parent);
+    search->setPlaceholderText(placeholder);
+    search->setClearButtonEnabled(true);
+    QObject::connect(search, &QLineEdit::textChanged, proxy, &QSortFilterProxyModel::setFilterFixedString);
+    auto *pane = new QWidget(parent);
+    auto *layout = new QVBoxLayout(pane);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    layout->addWidget(search);
+    layout->addWidget(view, 1);
+    *proxyOut = proxy;
+    *searchOut = search;
+    return pane;
 }
 
 } // namespace
@@ -86,15 +126,21 @@ MainWindow::MainWindow(QWidget *parent)
     m_statusLinks = new QLabel(this);
     m_statusClients = new QLabel(this);
     m_statusRate = new QLabel(this);
+    m_statusSource->setObjectName(QStringLiteral("statusSource"));
+    m_statusNodes->setObjectName(QStringLiteral("statusNodes"));
+    m_statusLinks->setObjectName(QStringLiteral("statusLinks"));
+    m_statusClients->setObjectName(QStringLiteral("statusClients"));
+    m_statusRate->setObjectName(QStringLiteral("statusRate"));
     m_statusNodes->setToolTip(tr("Hosted nodes running"));
     m_statusLinks->setToolTip(tr("Peer links up, as seen from the hosted nodes (each link counted once per end)"));
     m_statusClients->setToolTip(tr("Clients known to the herd"));
-    m_statusRate->setToolTip(tr("Protocol lines in and out per second, all hosted nodes"));
+    m_statusRate->setToolTip(tr("Protocol lines in and out per second, all hosted nodes (over the last %1 s)")
+                                 .arg(kRateWindowUs / 1'000'000));
     m_statusSource->setToolTip(tr("Where the herd shown runs"));
     for (QLabel *l : {m_statusSource, m_statusNodes, m_statusLinks, m_statusClients, m_statusRate})
         statusBar()->addPermanentWidget(l);
 
-    connect(m_topology, &TopologyView::nodeSelected, this, &MainWindow::showNodeDetails);
+    connect(m_topology, &TopologyView::nodeSelected, this, &MainWindow::selectNode);
     connect(m_topology, &TopologyView::startStopRequested, this, &MainWindow::toggleNode);
     connect(m_topology, &TopologyView::linkCutRequested, this, [this](const QString &a, const QString &b, bool cut) {
         if (m_source)
@@ -107,6 +153,16 @@ MainWindow::MainWindow(QWidget *parent)
             m_clientTable->scrollTo(index);
         }
     });
+    connect(m_traffic, &TrafficInspector::propagationRequested, this, [this](const QByteArray &client) {
+        if (m_propagation->showClient(client)) {
+            if (auto *dock = findChild<QDockWidget *>(QStringLiteral("propagationDock"))) {
+                dock->show();
+                dock->raise();
+            }
+        } else {
+            statusBar()->showMessage(tr("No flood of %1 recorded").arg(QString::fromUtf8(client)), 5000);
+        }
+    });
     connect(clientSelection(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex &current) {
         if (!current.isValid())
             return;
@@ -116,11 +172,50 @@ MainWindow::MainWindow(QWidget *parent)
         if (time)
             m_propagation->showUpdate(client, *time);
     });
+    m_defaultLayout = saveState();
     restoreSettings();
+}
+
+void MainWindow::resetLayout()
+{
+    restoreState(m_defaultLayout);
+    for (QDockWidget *d : findChildren<QDockWidget *>())
+        d->show();
+    if (auto *clients = findChild<QDockWidget *>(QStringLiteral("clientsDock")))
+        clients->raise();
+}
+
+void MainWindow::showShortcuts()
+{
+    QStringList rows;
+    for (QAction *a : findChildren<QAction *>()) {
+        if (a->shortcut().isEmpty() || a->text().isEmpty())
+            continue;
+        QString text = a->text();
+        text.remove(QLatin1Char('&'));
+        rows << QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>")
+                    .arg(a->shortcut().toString(QKeySequence::NativeText).toHtmlEscaped(), text.toHtmlEscaped());
+    }
+    rows.sort();
+    rows.removeDuplicates();
+    auto *box = new QMessageBox(QMessageBox::Information, tr("herd: shortcuts and help"),
+                                tr("<p>Send an IAMAT from the <b>Console</b> (or run <code>herd --demo</code>) and watch it "
+                                   "flood: topology, map, traffic and propagation all follow. Right-click a node to "
+                                   "start or stop it, a link to cut it.</p><table>%1</table>"
+                                   "<p>Documentation: README.md and the docs/ folder (MONITOR.md: the views, the traffic "
+                                   "filter language) next to the sources.</p>")
+                                    .arg(rows.join(QString())),
+                                QMessageBox::Close, this);
+    box->setObjectName(QStringLiteral("shortcutsDialog"));
+    box->setTextFormat(Qt::RichText);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
 }
 
 MainWindow::~MainWindow()
 {
+    if (m_pending)
+        m_pending->shutdown();
     if (m_source)
         m_source->shutdown();
 }
@@ -177,23 +272,32 @@ void MainWindow::buildDocks()
     clientsDock->raise();
 
     m_linkTable = makeTable(m_linkModel, this);
-    auto *linksDock = dock(tr("Links"), QStringLiteral("linksDock"), m_linkTable, Qt::BottomDockWidgetArea);
+    m_linkTable->setObjectName(QStringLiteral("linkTable"));
+    QWidget *linksPane = searchableTable(m_linkTable, m_linkModel, &m_linkProxy, &m_linkSearch,
+                                         tr("Search links (node, peer, state…)"), this);
+    m_linkSearch->setObjectName(QStringLiteral("linkSearch"));
+    auto *linksDock = dock(tr("Links"), QStringLiteral("linksDock"), linksPane, Qt::BottomDockWidgetArea);
     tabifyDockWidget(trafficDock, linksDock);
 
     auto *nodesPane = new QWidget(this);
     auto *nodesLayout = new QVBoxLayout(nodesPane);
     nodesLayout->setContentsMargins(0, 0, 0, 0);
     m_nodeTable = makeTable(m_nodeModel, nodesPane);
+    m_nodeTable->setObjectName(QStringLiteral("nodeTable"));
+    QWidget *nodeTablePane = searchableTable(m_nodeTable, m_nodeModel, &m_nodeProxy, &m_nodeSearch,
+                                             tr("Search nodes (name, state, port…)"), nodesPane);
+    m_nodeSearch->setObjectName(QStringLiteral("nodeSearch"));
     m_nodeDetails = new QLabel(tr("Select a node in the topology to see its details."), nodesPane);
+    m_nodeDetails->setObjectName(QStringLiteral("nodeDetails"));
     m_nodeDetails->setWordWrap(true);
     m_nodeDetails->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_nodeDetails->setMargin(6);
     nodesLayout->addWidget(m_nodeDetails);
-    nodesLayout->addWidget(m_nodeTable, 1);
+    nodesLayout->addWidget(nodeTablePane, 1);
     auto *nodesDock = dock(tr("Nodes"), QStringLiteral("nodesDock"), nodesPane, Qt::RightDockWidgetArea);
     connect(m_nodeTable->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex &current) {
         if (current.isValid())
-            showNodeDetails(m_nodeModel->index(current.row(), NodeTableModel::Name).data().toString());
+            selectNode(current.siblingAtColumn(NodeTableModel::Name).data().toString());
     });
 
     m_propagation = new PropagationView(this);
@@ -264,7 +368,11 @@ void MainWindow::buildActions()
     for (QDockWidget *d : findChildren<QDockWidget *>())
         m_viewMenu->addAction(d->toggleViewAction());
 
+    m_viewMenu->addSeparator();
+    m_viewMenu->addAction(tr("&Reset layout"), this, &MainWindow::resetLayout);
+
     auto *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard shortcuts and help"), this, &MainWindow::showShortcuts)->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About herd"), this, [this] {
         QMessageBox::about(this, tr("About herd"),
                            tr("<b>herd</b> %1<br>A proxy herd server and its live monitor.<br><br>"
@@ -285,7 +393,7 @@ void MainWindow::buildActions()
     bar->addAction(m_pauseAction);
 }
 
-void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted)
+void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted, const QString &fileName)
 {
     HerdConfig resolved = config;
     if (!m_filesDir.isEmpty()) {
@@ -294,7 +402,198 @@ void MainWindow::loadHerd(const HerdConfig &config, const QStringList &hosted)
                 *dir = QDir::cleanPath(QDir(m_filesDir).filePath(*dir));
         }
     }
-    attach(std::make_unique<LocalHerdSource>(resolved, hosted));
+    if (host()) {
+        startBeside(resolved, hosted, fileName);   // the running herd stays until this one listens
+        return;
+    }
+    attach(std::make_unique<LocalHerdSource>(resolved, hosted), false, fileName);
+}
+
+void MainWindow::selectNode(const QString &node)
+{
+    if (m_selecting)
+        return;   // our own changes below coming back
+    const QScopedValueRollback guard(m_selecting, true);
+    m_topology->selectNode(node);   // "" clears the ring
+    QItemSelectionModel *rows = m_nodeTable->selectionModel();
+    QModelIndex row;
+    for (int r = 0; r < m_nodeProxy->rowCount() && !row.isValid(); ++r) {
+        if (m_nodeProxy->index(r, NodeTableModel::Name).data().toString() == node)
+            row = m_nodeProxy->index(r, NodeTableModel::Name);
+    }
+    if (row.isValid()) {
+        rows->setCurrentIndex(row, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        m_nodeTable->scrollTo(row);
+    } else {
+        rows->clear();
+    }
+    if (!node.isEmpty())
+        m_console->selectNode(node);
+    showNodeDetails(node);
+}
+
+void MainWindow::attachSource(std::unique_ptr<HerdSource> source)
+{
+    attach(std::move(source));
+}
+
+void MainWindow::startBeside(const HerdConfig &config, const QStringList &hosted, const QString &fileName)
+{
+    if (m_pending) {   // a second Open while the first is still binding: the newer one wins
+        m_pending->disconnect(this);
+        m_pending->shutdown();
+        m_pending.release()->deleteLater();
+    }
+    m_pendingBatches.clear();
+    m_pendingConfig = config;
+    m_pendingHosted = hosted;
+    m_pendingShown = hosted.isEmpty() ? config.nodeNames() : hosted;
+    m_pendingFile = fileName;
+    auto source = std::make_unique<LocalHerdSource>(config, hosted);
+    HerdSource *p = source.get();
+    connect(p, &HerdSource::herdKnown, this, [this](const HerdConfig &known, const QStringList &shown) {
+        m_pendingConfig = known;
+        m_pendingShown = shown;
+    });
+    // Until batchApplied() the herd merges instead of sending more: at most one waits here.
+    connect(p, &HerdSource::batchReady, this, [this](const MonitorBatchPtr &batch) { m_pendingBatches.append(batch); });
+    connect(p, &HerdSource::running, this, [this, p] {
+        if (m_pending.get() == p)
+            adoptPending();
+    });
+    connect(p, &HerdSource::failed, this, [this, p](const QString &error) {
+        if (m_pending.get() == p)
+            pendingFailed(error);
+    });
+    m_pending = std::move(source);
+    statusBar()->showMessage(tr("Starting the new herd beside the running one…"));
+    p->start();
+}
+
+void MainWindow::adoptPending()
+{
+    std::unique_ptr<HerdSource> source = std::move(m_pending);
+    source->disconnect(this);
+    const QList<MonitorBatchPtr> batches = std::exchange(m_pendingBatches, {});
+    const HerdConfig config = m_pendingConfig;
+    const QStringList shown = m_pendingShown;
+    statusBar()->clearMessage();
+    attach(std::move(source), true, m_pendingFile);
+    showHerd(config, shown);
+    for (const MonitorBatchPtr &batch : batches)
+        applyBatch(batch);
+    Q_EMIT herdLoaded(true, {});
+}
+
+void MainWindow::pendingFailed(const QString &error)
+{
+    std::unique_ptr<HerdSource> source = std::move(m_pending);
+    source->disconnect(this);
+    source->shutdown();
+    source.release()->deleteLater();   // it is emitting the signal we are in
+    m_pendingBatches.clear();
+    statusBar()->clearMessage();
+    const HerdConfig config = m_pendingConfig;
+    const QStringList hosted = m_pendingHosted;
+    const QString file = m_pendingFile;
+    const QString name = file.isEmpty() ? tr("The new herd") : tr("The herd in %1").arg(QFileInfo(file).fileName());
+    showError(tr("Cannot start the herd"),
+              tr("%1 could not start:\n%2\n\nThe herd running here keeps running. If it holds the ports the new "
+                 "one needs, stop it and try again.").arg(name, error),
+              tr("Stop the running herd and try again"),
+              [this, config, hosted, file] { attach(std::make_unique<LocalHerdSource>(config, hosted), false, file); });
+    Q_EMIT herdLoaded(false, error);
+}
+
+void MainWindow::showError(const QString &title, const QString &text, const QString &retryText, std::function<void()> retry)
+{
+    // Not modal: the window keeps showing the herd behind it, and nothing waits on the user.
+    auto *box = new QMessageBox(QMessageBox::Warning, title, text, QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("herdErrorDialog"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    if (retry) {
+        QPushButton *button = box->addButton(retryText, QMessageBox::AcceptRole);
+        connect(button, &QPushButton::clicked, this, std::move(retry));
+    }
+    box->open();
+    m_lastError = text;
+    Q_EMIT errorShown(text);
+}
+
+void MainWindow::herdStartFailed(const QString &error)
+{
+    // A node's error starts with its name ("Hill: cannot listen on ..."): its details say why.
+    m_herdError = error;
+    for (const NodeConfig &n : m_config.nodes) {
+        if (error.startsWith(n.name + QLatin1Char(':')))
+            m_nodeErrors.insert(n.name, error);
+    }
+    showError(tr("Cannot start the herd"), tr("The herd could not start:\n%1").arg(error));
+    if (!m_selectedNode.isEmpty())
+        showNodeDetails(m_selectedNode);
+    Q_EMIT herdLoaded(false, error);
+}
+
+void MainWindow::forgetNodeHoldings(const QString &node)
+{
+    // The clients table counts holders per node; drop this node's, keep everyone else's.
+    if (!m_remoteHoldings.remove(node))
+        return;
+    m_clientModel->clear();
+    QList<StoredUpdate> kept;
+    for (const auto &held : std::as_const(m_remoteHoldings)) {
+        for (const StoredUpdate &u : held)
+            kept.append(u);
+    }
+    std::sort(kept.begin(), kept.end(), [](const StoredUpdate &a, const StoredUpdate &b) { return a.timeUs < b.timeUs; });
+    if (!kept.isEmpty())
+        m_clientModel->applyStored(kept);
+}
+
+void MainWindow::resetViews()
+{
+    // Nothing of the herd shown before may linger: tables, map, traffic, propagation, status.
+    m_lastStats.clear();
+    m_columnsFitted = false;
+    m_rateSamples.clear();
+    m_linesPerSecond = 0;
+    m_nodeErrors.clear();
+    m_herdError.clear();
+    m_remoteHoldings.clear();
+    m_clientModel->clear();
+    m_propagation->clear();
+    m_traffic->clear();
+    showHerd(HerdConfig(), {});   // until the source says what it shows
+    m_nodeModel->applyStats({});
+    m_linkModel->applyStats({});
+    m_topology->applyStats({});
+    showNodeDetails({});
+    m_statusNodes->setText(tr("Nodes –"));
+    m_statusLinks->setText(tr("Links –"));
+    m_statusClients->setText(tr("Clients –"));
+    m_statusRate->setText(tr("– msg/s"));
+}
+
+void MainWindow::updateTitle()
+{
+    QString title;
+    if (!m_source) {
+        title = tr("herd monitor");
+    } else if (isRemote()) {
+        const QString what = m_source->description();
+        if (m_attached)
+            title = tr("herd monitor — attached to %1").arg(what);
+        else if (!m_remoteError.isEmpty())
+            title = tr("herd monitor — not attached: %1 unreachable").arg(what);
+        else
+            title = tr("herd monitor — connecting to %1…").arg(what);
+        m_statusSource->setText(m_attached ? tr("Remote: %1").arg(what) : tr("Remote: %1 (not attached)").arg(what));
+    } else {
+        title = m_configFile.isEmpty() ? tr("herd monitor — in-process herd")
+                                       : tr("herd monitor — %1").arg(QFileInfo(m_configFile).fileName());
+        m_statusSource->setText(tr("In-process"));
+    }
+    setWindowTitle(title);
 }
 
 void MainWindow::connectRemote(const QUrl &statusUrl)
@@ -308,28 +607,46 @@ void MainWindow::connectRemote(const QUrl &statusUrl)
         recent.prepend(url);
         settings.setValue(QStringLiteral("remote/recent"), recent.mid(0, 10));
     }
-    setWindowFilePath(QString());
+    if (m_pending) {   // a herd still binding beside the shown one is no longer wanted
+        m_pending->disconnect(this);
+        m_pending->shutdown();
+        m_pending.reset();
+    }
     attach(std::move(source));
 }
 
-void MainWindow::attach(std::unique_ptr<HerdSource> source)
+void MainWindow::attach(std::unique_ptr<HerdSource> source, bool started, const QString &fileName)
 {
     if (m_source)
         m_source->shutdown();
     m_source = std::move(source);
-    m_lastStats.clear();
-    m_lastRateUs = 0;
-    m_clientModel->clear();
-    showHerd(HerdConfig(), {});   // until the source says what it shows
-    m_nodeModel->applyStats({});
-    m_linkModel->applyStats({});
-    connect(m_source.get(), &HerdSource::herdKnown, this, &MainWindow::showHerd);
-    connect(m_source.get(), &HerdSource::batchReady, this, &MainWindow::applyBatch);
-    connect(m_source.get(), &HerdSource::failed, this, [this](const QString &error) {
-        QMessageBox::critical(this, tr("herd"), tr("The herd could not start:\n%1").arg(error));
+    m_configFile = fileName;
+    m_attached = false;
+    m_remoteError.clear();
+    setWindowFilePath(fileName);
+    resetViews();
+    connect(m_source.get(), &HerdSource::herdKnown, this, [this](const HerdConfig &config, const QStringList &shown) {
+        m_attached = true;
+        m_remoteError.clear();
+        showHerd(config, shown);
+        updateTitle();
     });
+    connect(m_source.get(), &HerdSource::batchReady, this, &MainWindow::applyBatch);
+    connect(m_source.get(), &HerdSource::failed, this, &MainWindow::herdStartFailed);
+    connect(m_source.get(), &HerdSource::running, this, [this] { Q_EMIT herdLoaded(true, {}); });
+    connect(m_source.get(), &HerdSource::nodeStartFailed, this, [this](const QString &node, const QString &error) {
+        m_nodeErrors.insert(node, error);
+        showError(tr("Cannot start %1").arg(node), tr("%1 could not start:\n%2").arg(node, error));
+        if (m_selectedNode == node)
+            showNodeDetails(node);
+    });
+    connect(m_source.get(), &HerdSource::streamRestarted, this, &MainWindow::forgetNodeHoldings);
     connect(m_source.get(), &HerdSource::problem, this, [this](const QString &message) {
         statusBar()->showMessage(message, 10000);
+        if (isRemote() && !m_attached) {
+            m_remoteError = message;
+            updateTitle();
+        }
         Q_EMIT sourceProblem(message);
     });
 
@@ -340,10 +657,10 @@ void MainWindow::attach(std::unique_ptr<HerdSource> source)
         a->setToolTip(unavailable.isEmpty() ? a->data().toString() : unavailable);
     }
     m_topology->setControlsUnavailable(unavailable);
-    const QString what = m_source->description();
-    setWindowTitle(isRemote() ? tr("herd monitor — attached to %1").arg(what) : tr("herd monitor"));
-    m_statusSource->setText(isRemote() ? tr("Remote: %1").arg(what) : tr("In-process"));
-    m_source->start();
+    m_attached = started;
+    updateTitle();
+    if (!started)
+        m_source->start();
 }
 
 void MainWindow::showHerd(const HerdConfig &config, const QStringList &shown)
@@ -400,8 +717,7 @@ bool MainWindow::openConfigFile(const QString &fileName)
         QMessageBox::warning(this, tr("Cannot open herd config"), error);
         return false;
     }
-    loadHerd(*config);
-    setWindowFilePath(fileName);
+    loadHerd(*config, {}, fileName);
     QSettings().setValue(QStringLiteral("files/lastConfig"), fileName);
     return true;
 }
@@ -421,8 +737,17 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
     m_nodeModel->applyStats(batch->stats);
     m_linkModel->applyStats(batch->stats);
     m_topology->applyStats(batch->stats);
-    if (!batch->stored.isEmpty())
+    if (!batch->stored.isEmpty()) {
         m_clientModel->applyStored(batch->stored);
+        if (isRemote()) {
+            for (const StoredUpdate &u : batch->stored)
+                m_remoteHoldings[u.node].insert(u.client, u);
+        }
+    }
+    for (const NodeStats &s : batch->stats) {
+        if (s.running)
+            m_nodeErrors.remove(s.name);
+    }
     if (!batch->hops.isEmpty()) {
         m_topology->addHops(batch->hops);
         m_propagation->addHops(batch->hops);
@@ -437,6 +762,13 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
     if (portsChanged)
         updateConsoleTargets(batch->stats);
     m_lastStats = batch->stats;
+    if (!m_columnsFitted && !batch->stats.isEmpty()) {
+        // Columns as wide as what they show (the last one takes the rest), once per herd: later
+        // the user's widths stay.
+        m_columnsFitted = true;
+        m_nodeTable->resizeColumnsToContents();
+        m_linkTable->resizeColumnsToContents();
+    }
     updateStatus(*batch);
     if (!m_selectedNode.isEmpty())
         showNodeDetails(m_selectedNode);
@@ -459,15 +791,21 @@ void MainWindow::updateStatus(const MonitorBatch &batch)
             linksUp += l.up ? 1 : 0;
         }
     }
-    // Messages per second over at least half a second, so the number is readable.
-    if (m_lastRateUs == 0) {
-        m_lastRateUs = batch.timeUs;
-        m_lastRateLines = lines;
-    } else if (batch.timeUs - m_lastRateUs >= 500'000) {
-        const double seconds = double(batch.timeUs - m_lastRateUs) / 1e6;
-        m_linesPerSecond = lines >= m_lastRateLines ? double(lines - m_lastRateLines) / seconds : 0;
-        m_lastRateUs = batch.timeUs;
-        m_lastRateLines = lines;
+    // Messages per second: the slope over the last few seconds, so counters that move in
+    // steps (once a second for an idle remote node) read steady instead of 0 and double.
+    // Counted between the moments the total changed, so steps read as their average rate.
+    if (!m_rateSamples.empty() && (lines < m_rateSamples.back().second || batch.timeUs < m_rateSamples.back().first))
+        m_rateSamples.clear();   // a node restarted (its counters began again): start over
+    if (m_rateSamples.empty() || lines != m_rateSamples.back().second)
+        m_rateSamples.emplace_back(batch.timeUs, lines);
+    while (!m_rateSamples.empty() && batch.timeUs - m_rateSamples.front().first > kRateWindowUs)
+        m_rateSamples.pop_front();
+    if (m_rateSamples.size() < 2) {
+        m_linesPerSecond = 0;   // at most one change in the whole window: idle
+    } else {
+        const qint64 span = m_rateSamples.back().first - m_rateSamples.front().first;
+        if (span >= kRateMinSpanUs)
+            m_linesPerSecond = double(m_rateSamples.back().second - m_rateSamples.front().second) * 1e6 / double(span);
     }
     m_statusNodes->setText(tr("Nodes %1/%2").arg(running).arg(batch.stats.size()));
     m_statusLinks->setText(tr("Links %1/%2 up").arg(linksUp).arg(links));
@@ -482,6 +820,12 @@ void MainWindow::showNodeDetails(const QString &node)
         m_nodeDetails->setText(tr("Select a node in the topology to see its details."));
         return;
     }
+    // Why it is not running, when a start failed: its own error, or the herd's.
+    QString why;
+    if (m_nodeErrors.contains(node))
+        why = tr("<br><b>Could not start:</b> %1").arg(m_nodeErrors.value(node).toHtmlEscaped());
+    else if (!m_herdError.isEmpty())
+        why = tr("<br><b>Not started:</b> the herd did not start (%1)").arg(m_herdError.toHtmlEscaped());
     for (const NodeStats &s : std::as_const(m_lastStats)) {
         if (s.name != node)
             continue;
@@ -492,14 +836,22 @@ void MainWindow::showNodeDetails(const QString &node)
         m_nodeDetails->setText(
             tr("<b>%1</b> — %2<br>port %3 · uptime %4<br>clients known %5 · connections %6<br>"
                "lines in %7 · out %8 · invalid %9<br>links %10/%11 up · floods out %12 · in %13 · duplicates %14")
-                .arg(s.name, s.running ? tr("running") : tr("stopped"))
+                .arg(s.name, s.running ? tr("running") : s.reported ? tr("stopped") : tr("no stream"))
                 .arg(s.port).arg(s.running ? formatDuration(uptime) : tr("–"))
                 .arg(s.clientsKnown).arg(s.clientConnections)
                 .arg(s.linesIn).arg(s.linesOut).arg(s.invalid)
-                .arg(up).arg(s.links.size()).arg(s.floodsSent).arg(s.floodsReceived).arg(s.duplicatesDropped));
+                .arg(up).arg(s.links.size()).arg(s.floodsSent).arg(s.floodsReceived).arg(s.duplicatesDropped)
+            + (s.running ? QString() : why));
         return;
     }
-    m_nodeDetails->setText(tr("<b>%1</b> is not hosted in this process.").arg(node));
+    m_nodeDetails->setText(tr("<b>%1</b> is not hosted in this process.").arg(node) + why);
+}
+
+QString MainWindow::nodeDetailsText() const
+{
+    QTextDocument doc;
+    doc.setHtml(m_nodeDetails->text());
+    return doc.toPlainText();
 }
 
 void MainWindow::toggleNode(const QString &node)
@@ -520,6 +872,11 @@ void MainWindow::toggleNode(const QString &node)
 void MainWindow::setAllNodesRunning(bool running)
 {
     if (!m_source || !m_source->controlUnavailableReason().isEmpty())
+        return;
+    if (!running && m_confirm && m_clientModel->rowCount() > 0
+        && QMessageBox::question(this, tr("Stop all nodes"),
+                                 tr("The herd holds %n client(s). Stop every node?", nullptr, m_clientModel->rowCount()))
+               != QMessageBox::Yes)
         return;
     for (const NodeStats &s : std::as_const(m_lastStats)) {
         if (running && !s.running)
@@ -572,6 +929,7 @@ void MainWindow::applyDarkPalette(bool dark)
     p.setColor(QPalette::Highlight, QColor(0x3d, 0x6f, 0xb6));
     p.setColor(QPalette::HighlightedText, Qt::white);
     p.setColor(QPalette::Link, QColor(0x6c, 0xa8, 0xff));
+    p.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9e, 0xa6));   // readable on `base`, dimmer than text
     p.setColor(QPalette::Disabled, QPalette::Text, QColor(0x80, 0x80, 0x80));
     p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(0x80, 0x80, 0x80));
     qApp->setPalette(p);
@@ -597,6 +955,14 @@ void MainWindow::saveSettings() const
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (m_confirm && host() && m_clientModel->rowCount() > 0
+        && QMessageBox::question(this, tr("Quit herd"),
+                                 tr("The herd hosted here holds %n client(s); quitting stops its nodes. Quit?", nullptr,
+                                    m_clientModel->rowCount()))
+               != QMessageBox::Yes) {
+        event->ignore();
+        return;
+    }
     saveSettings();
     event->accept();
 }

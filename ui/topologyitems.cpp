@@ -4,6 +4,7 @@
 #include <QGraphicsScene>
 #include <QGuiApplication>
 #include <QLinearGradient>
+#include <QPaintEngine>
 #include <QPainter>
 #include <QPainterPathStroker>
 #include <QRadialGradient>
@@ -474,6 +475,25 @@ void PulseItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *option,
     // Fade in over the first 10 % and out over the last 15 %: no pop at either node.
     const qreal fade = std::clamp(std::min(m_progress / 0.1, (1 - m_progress) / 0.15), 0.0, 1.0);
     const QLineF tail = QLineF::fromPolar(kTailLength, m_angle + 180);
+    if (painter->paintEngine() && painter->paintEngine()->type() == QPaintEngine::SVG) {
+        // The SVG writer turns a gradient pen into a black stroke (and drops the glow's fade):
+        // the same pulse in flat translucent colours.
+        QColor tailColor = color;
+        tailColor.setAlphaF(float(0.35 * fade));
+        painter->setPen(QPen(tailColor, 4, Qt::SolidLine, Qt::RoundCap));
+        painter->drawLine(tail);
+        QColor glowColor = color;
+        glowColor.setAlphaF(float(0.25 * fade));
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(glowColor);
+        painter->drawEllipse(QPointF(0, 0), 9, 9);
+        QColor core = color;
+        core.setAlphaF(float(fade));
+        painter->setBrush(core);
+        painter->setPen(QPen(QColor(255, 255, 255, int(220 * fade)), 1.2));
+        painter->drawEllipse(QPointF(0, 0), 4.5, 4.5);
+        return;
+    }
     QLinearGradient tailGradient(tail.p1(), tail.p2());
     QColor head = color;
     head.setAlphaF(float(0.7 * fade));

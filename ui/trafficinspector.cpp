@@ -16,6 +16,8 @@
 #include <QLineEdit>
 #include <QLocale>
 #include <QMenu>
+#include <QPlainTextEdit>
+#include <QSplitter>
 #include <QMessageBox>
 #include <QSaveFile>
 #include <QScopedValueRollback>
@@ -62,6 +64,9 @@ TrafficInspector::TrafficInspector(QWidget *parent)
       m_kindCombo(new QComboBox(this)),
       m_clientEdit(new QLineEdit(this)),
       m_textEdit(new QLineEdit(this)),
+      m_expressionEdit(new QLineEdit(this)),
+      m_kindsButton(new QToolButton(this)),
+      m_details(new QPlainTextEdit(this)),
       m_pauseButton(new QToolButton(this)),
       m_pausedLabel(new QLabel(this)),
       m_followLabel(new QLabel(this)),
@@ -93,6 +98,40 @@ TrafficInspector::TrafficInspector(QWidget *parent)
     m_textEdit->setToolTip(tr("Lines or peers containing this, ignoring case (escapes such as \\n as shown)"));
     m_textEdit->setClearButtonEnabled(true);
 
+    // Kinds to show, several at once (the combo picks one): heartbeats hidden is the usual.
+    m_kindsButton->setObjectName(QStringLiteral("kindsButton"));
+    m_kindsButton->setText(tr("Kinds"));
+    m_kindsButton->setToolTip(tr("Show or hide kinds of lines (e.g. hide heartbeats)"));
+    m_kindsButton->setPopupMode(QToolButton::InstantPopup);
+    auto *kindsMenu = new QMenu(m_kindsButton);
+    for (int k = int(LineKind::Iamat); k <= int(LineKind::Blank); ++k) {
+        QAction *a = kindsMenu->addAction(lineKindName(LineKind(k)));
+        a->setCheckable(true);
+        a->setChecked(true);
+        a->setData(k);
+        connect(a, &QAction::toggled, this, [this, kindsMenu] {
+            quint32 hidden = 0;
+            for (const QAction *x : kindsMenu->actions())
+                if (x->isCheckable() && !x->isChecked())
+                    hidden |= 1u << x->data().toInt();
+            m_proxy->setHiddenKinds(hidden);
+            m_kindsButton->setText(hidden ? tr("Kinds (%1 hidden)").arg(qPopulationCount(hidden)) : tr("Kinds"));
+            scrollToTailIfFollowing();
+        });
+    }
+    kindsMenu->addSeparator();
+    connect(kindsMenu->addAction(tr("Hide heartbeats and handshakes")), &QAction::triggered, this, [this] {
+        setHiddenKinds((1u << int(LineKind::Heartbeat)) | (1u << int(LineKind::Handshake)));
+    });
+    connect(kindsMenu->addAction(tr("Show all kinds")), &QAction::triggered, this, [this] { setHiddenKinds(0); });
+    m_kindsButton->setMenu(kindsMenu);
+
+    m_expressionEdit->setObjectName(QStringLiteral("expressionFilter"));
+    m_expressionEdit->setPlaceholderText(tr("Filter: node:Hill kind:iamat,flood -kind:heartbeat client:kiwi dir:in word"));
+    m_expressionEdit->setToolTip(tr("Every term must hold; a leading - negates one. Keys: node, kind, client, dir (in, "
+                                    "out, event); other words search the line and the peer. Quote a phrase: \"a b\"."));
+    m_expressionEdit->setClearButtonEnabled(true);
+
     auto *clearButton = new QToolButton(this);
     clearButton->setObjectName(QStringLiteral("clearFilters"));
     clearButton->setText(tr("Clear"));
@@ -116,6 +155,7 @@ TrafficInspector::TrafficInspector(QWidget *parent)
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_nodeCombo);
     bar->addWidget(m_kindCombo);
+    bar->addWidget(m_kindsButton);
     bar->addWidget(m_clientEdit, 1);
     bar->addWidget(m_textEdit, 2);
     bar->addWidget(clearButton);
@@ -179,7 +219,21 @@ TrafficInspector::TrafficInspector(QWidget *parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(bar);
     layout->addLayout(followBar);
-    layout->addWidget(m_view, 1);
+    layout->addWidget(m_expressionEdit);
+    // The selected row in full below the table.
+    m_details->setObjectName(QStringLiteral("trafficDetails"));
+    m_details->setReadOnly(true);
+    m_details->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_details->setPlaceholderText(tr("Select a line to see it in full (a WHATSAT reply with its JSON laid out)"));
+    m_details->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    auto *split = new QSplitter(Qt::Vertical, this);
+    split->setObjectName(QStringLiteral("trafficSplit"));
+    split->addWidget(m_view);
+    split->addWidget(m_details);
+    split->setStretchFactor(0, 4);
+    split->setStretchFactor(1, 1);
+    split->setChildrenCollapsible(true);
+    layout->addWidget(split, 1);
     layout->addLayout(statusBar);
 
     // Copy works from the keyboard too, not only from the context menu.
@@ -196,6 +250,9 @@ TrafficInspector::TrafficInspector(QWidget *parent)
     connect(m_textEdit, &QLineEdit::textChanged, m_textDebounce, qOverload<>(&QTimer::start));
     connect(m_clientEdit, &QLineEdit::returnPressed, this, &TrafficInspector::applyTextFilters);
     connect(m_textEdit, &QLineEdit::returnPressed, this, &TrafficInspector::applyTextFilters);
+    connect(m_expressionEdit, &QLineEdit::textChanged, m_textDebounce, qOverload<>(&QTimer::start));
+    connect(m_expressionEdit, &QLineEdit::returnPressed, this, &TrafficInspector::applyTextFilters);
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &TrafficInspector::showDetails);
     connect(m_nodeCombo, &QComboBox::currentIndexChanged, this, &TrafficInspector::applyComboFilters);
     connect(m_kindCombo, &QComboBox::currentIndexChanged, this, &TrafficInspector::applyComboFilters);
     connect(clearButton, &QToolButton::clicked, this, &TrafficInspector::clearFilters);
@@ -271,6 +328,17 @@ void TrafficInspector::setPaused(bool paused)
     Q_EMIT pausedChanged(paused);
 }
 
+void TrafficInspector::clear()
+{
+    m_held.clear();
+    m_heldDropped = 0;
+    m_newWhilePaused = 0;
+    m_model->clear();
+    m_proxy->setFollow({}, {});
+    updateFollowBar();
+    updateStatus();
+}
+
 void TrafficInspector::setNodes(const QStringList &nodes)
 {
     const QString current = m_proxy->nodeFilter();
@@ -303,6 +371,12 @@ void TrafficInspector::clearFilters()
         m_textEdit->clear();
     }
     m_textDebounce->stop();
+    {
+        const QSignalBlocker b5(m_expressionEdit);
+        m_expressionEdit->clear();
+        m_expressionEdit->setStyleSheet(QString());
+    }
+    setHiddenKinds(0);
     m_proxy->clearFilters();
     updateFollowBar();
     scrollToTailIfFollowing();
@@ -311,9 +385,75 @@ void TrafficInspector::clearFilters()
 void TrafficInspector::applyTextFilters()
 {
     m_textDebounce->stop();
+    applyExpression();
     m_proxy->setClientFilter(m_clientEdit->text().trimmed());
     m_proxy->setTextFilter(m_textEdit->text());
     scrollToTailIfFollowing();
+}
+
+void TrafficInspector::applyExpression()
+{
+    QString error;
+    const bool ok = m_proxy->setExpression(m_expressionEdit->text(), &error);
+    // A term not understood: the field says so and the last good filter stays.
+    m_expressionEdit->setStyleSheet(ok ? QString() : QStringLiteral("QLineEdit { color: #c62828; }"));
+    m_expressionEdit->setToolTip(ok ? tr("Every term must hold; a leading - negates one. Keys: node, kind, client, dir "
+                                         "(in, out, event); other words search the line and the peer.")
+                                    : error);
+}
+
+void TrafficInspector::addFilterTerm(const QString &term)
+{
+    const QString current = m_expressionEdit->text().trimmed();
+    m_expressionEdit->setText(current.isEmpty() ? term : current + QLatin1Char(' ') + term);
+    applyTextFilters();
+}
+
+void TrafficInspector::setHiddenKinds(quint32 mask)
+{
+    for (QAction *a : m_kindsButton->menu()->actions()) {
+        if (a->isCheckable()) {
+            const QSignalBlocker blocker(a);
+            a->setChecked(!(mask & (1u << a->data().toInt())));
+        }
+    }
+    m_proxy->setHiddenKinds(mask);
+    m_kindsButton->setText(mask ? tr("Kinds (%1 hidden)").arg(qPopulationCount(mask)) : tr("Kinds"));
+    scrollToTailIfFollowing();
+}
+
+QString TrafficInspector::rowDetails(const TrafficRow &row)
+{
+    QString text = tr("%1 · %2 · %3 · %4 · %5\n")
+                       .arg(isoTime(row.timeUs), row.node, directionName(row.dir), QString::fromUtf8(row.who),
+                            lineKindName(row.kind));
+    QByteArray body = row.text;
+    while (body.endsWith('\n'))
+        body.chop(1);
+    const qsizetype newline = body.indexOf('\n');
+    if (row.kind == LineKind::WhatsatReply && newline >= 0) {
+        text += TrafficModel::escapeText(body.left(newline)) + QLatin1Char('\n');
+        QJsonParseError error;
+        const QJsonDocument doc = QJsonDocument::fromJson(body.mid(newline + 1), &error);
+        text += error.error == QJsonParseError::NoError ? QString::fromUtf8(doc.toJson(QJsonDocument::Indented))
+                                                        : QString::fromUtf8(body.mid(newline + 1));
+        return text;
+    }
+    // Anything else: as it went over the wire, line by line, control bytes escaped.
+    for (const QByteArray &line : body.split('\n'))
+        text += TrafficModel::escapeText(line) + QLatin1Char('\n');
+    return text;
+}
+
+void TrafficInspector::showDetails()
+{
+    const QModelIndex current = m_view->currentIndex();
+    if (!current.isValid()) {
+        m_details->clear();
+        return;
+    }
+    const int source = m_proxy->mapToSource(current).row();
+    m_details->setPlainText(rowDetails(m_model->row(source)));
 }
 
 void TrafficInspector::applyComboFilters()
@@ -357,33 +497,48 @@ void TrafficInspector::scrollToTailIfFollowing()
     m_view->scrollToBottom();
 }
 
-void TrafficInspector::showContextMenu(const QPoint &pos)
+QMenu *TrafficInspector::createContextMenu(const QModelIndex &index)
 {
-    const QModelIndex index = m_view->indexAt(pos);
-    QMenu menu(this);
-    QAction *follow = menu.addAction(tr("Follow this connection"));
+    auto *menu = new QMenu(this);
+    if (index.isValid()) {
+        const QString node = index.data(TrafficModel::NodeRole).toString();
+        const auto kind = LineKind(index.data(TrafficModel::KindRole).toInt());
+        QString kindWord = lineKindName(kind).toLower();
+        kindWord.remove(QLatin1Char(' '));
+        const QByteArray client = index.data(TrafficModel::ClientRole).toByteArray();
+        menu->addAction(tr("Filter on node %1").arg(node), this, [this, node] { addFilterTerm(QStringLiteral("node:") + node); });
+        menu->addAction(tr("Filter on kind %1").arg(lineKindName(kind)), this,
+                        [this, kindWord] { addFilterTerm(QStringLiteral("kind:") + kindWord); });
+        menu->addAction(tr("Hide kind %1").arg(lineKindName(kind)), this,
+                        [this, kind] { setHiddenKinds(m_proxy->hiddenKinds() | (1u << int(kind))); });
+        if (!client.isEmpty()) {
+            const QString c = QString::fromUtf8(client);
+            const QString quoted = c.contains(QLatin1Char(' ')) ? QLatin1Char('"') + c + QLatin1Char('"') : c;
+            menu->addAction(tr("Filter on client %1").arg(c), this, [this, quoted] { addFilterTerm(QStringLiteral("client:") + quoted); });
+            menu->addAction(tr("Show propagation of %1").arg(c), this, [this, client] { Q_EMIT propagationRequested(client); });
+        }
+        menu->addSeparator();
+    }
+    QAction *follow = menu->addAction(tr("Follow this connection"), this, [this, index] {
+        followConnection(index.data(TrafficModel::NodeRole).toString(), index.data(TrafficModel::WhoRole).toByteArray());
+    });
     follow->setEnabled(index.isValid());
-    QAction *stop = menu.addAction(tr("Stop following"));
+    QAction *stop = menu->addAction(tr("Stop following"), this, [this] { followConnection({}, {}); });
     stop->setEnabled(m_proxy->isFollowing());
-    menu.addSeparator();
+    menu->addSeparator();
     const bool hasSelection = m_view->selectionModel()->hasSelection();
-    QAction *copyLine = menu.addAction(tr("Copy line"));
+    QAction *copyLine = menu->addAction(tr("Copy line"), this, [this] { copyRows(false); });
     copyLine->setShortcut(QKeySequence::Copy);
     copyLine->setEnabled(hasSelection);
-    QAction *copyRow = menu.addAction(tr("Copy row"));
+    QAction *copyRow = menu->addAction(tr("Copy row"), this, [this] { copyRows(true); });
     copyRow->setEnabled(hasSelection);
-    QAction *chosen = menu.exec(m_view->viewport()->mapToGlobal(pos));
-    if (!chosen)
-        return;
-    if (chosen == follow)
-        followConnection(index.data(TrafficModel::NodeRole).toString(),
-                         index.data(TrafficModel::WhoRole).toByteArray());
-    else if (chosen == stop)
-        followConnection({}, {});
-    else if (chosen == copyLine)
-        copyRows(false);
-    else if (chosen == copyRow)
-        copyRows(true);
+    return menu;
+}
+
+void TrafficInspector::showContextMenu(const QPoint &pos)
+{
+    std::unique_ptr<QMenu> menu(createContextMenu(m_view->indexAt(pos)));
+    menu->exec(m_view->viewport()->mapToGlobal(pos));
 }
 
 // Lines: the selected lines as they went over the wire, one per line. Rows: every column as

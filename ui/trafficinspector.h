@@ -11,7 +11,9 @@
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QMenu;
 class QModelIndex;
+class QPlainTextEdit;
 class QPoint;
 class QTableView;
 class QTimer;
@@ -31,11 +33,21 @@ public:
     TrafficModel *model() const { return m_model; }
     TrafficFilterProxy *proxy() const { return m_proxy; }
     QTableView *view() const { return m_view; }
+    QLineEdit *expressionEdit() const { return m_expressionEdit; }
+    QPlainTextEdit *detailsPane() const { return m_details; }
+    // The selected row in full: time, node, direction, peer, kind, then the line; a WHATSAT
+    // reply as its AT line and the JSON indented.
+    static QString rowDetails(const TrafficRow &row);
+    // The context menu of the row at `index` (filter on this, hide this kind, show propagation,
+    // follow, copy). The caller owns it; public so tests can trigger its actions.
+    QMenu *createContextMenu(const QModelIndex &index);
 
     // Paused: the rows are held (the newest model()->capacity() of them, the rest counted as
     // dropped) and the bar shows "N new"; resuming appends them in one batch.
     void appendBatch(const QList<TrafficRow> &rows, quint64 droppedUpstream);
     void setNodes(const QStringList &nodes);   // the node filter's choices
+    // Forgets every row (shown and held) and the dropped count: another herd is shown.
+    void clear();
     bool isPaused() const { return m_paused; }
     quint64 newWhilePaused() const { return m_newWhilePaused; }   // rows arrived since pausing
     bool isFollowingTail() const { return m_followTail; }
@@ -54,12 +66,20 @@ public Q_SLOTS:
     void followConnection(const QString &node, const QByteArray &who);   // empty who = off
     void clearFilters();
 
+    // Adds a term to the filter expression (see TrafficFilterProxy::setExpression).
+    void addFilterTerm(const QString &term);
+    void setHiddenKinds(quint32 mask);
+
 Q_SIGNALS:
     void pausedChanged(bool paused);
+    // "Show propagation" on a row that names a client: its newest update's flood.
+    void propagationRequested(const QByteArray &client);
 
 private:
     void applyTextFilters();
     void applyComboFilters();
+    void applyExpression();
+    void showDetails();
     void updateStatus();
     void updateFollowBar();
     void scrollToTailIfFollowing();
@@ -76,6 +96,9 @@ private:
     QComboBox *m_kindCombo;
     QLineEdit *m_clientEdit;
     QLineEdit *m_textEdit;
+    QLineEdit *m_expressionEdit;
+    QToolButton *m_kindsButton;
+    QPlainTextEdit *m_details;
     QToolButton *m_pauseButton;
     QLabel *m_pausedLabel;
     QLabel *m_followLabel;

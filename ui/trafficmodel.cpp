@@ -408,10 +408,150 @@ void TrafficFilterProxy::setFollow(const QString &node, const QByteArray &who)
     invalidateFilter();
 }
 
+void TrafficFilterProxy::setHiddenKinds(quint32 mask)
+{
+    if (mask == m_hiddenKinds)
+        return;
+    m_hiddenKinds = mask;
+    invalidateFilter();
+}
+
+namespace {
+
+QString kindKey(const QString &name)
+{
+    QString key = name.toLower();
+    key.remove(QLatin1Char(' '));
+    key.remove(QLatin1Char('-'));
+    key.remove(QLatin1Char('_'));
+    return key;
+}
+
+// Words, with "double quotes" around a phrase (also after a key: client:"a b").
+QStringList tokens(const QString &text)
+{
+    QStringList out;
+    QString current;
+    bool quoted = false;
+    bool any = false;
+    for (const QChar c : text) {
+        if (c == QLatin1Char('"')) {
+            quoted = !quoted;
+            any = true;
+        } else if (c.isSpace() && !quoted) {
+            if (any || !current.isEmpty())
+                out.append(current);
+            current.clear();
+            any = false;
+        } else {
+            current.append(c);
+        }
+    }
+    if (any || !current.isEmpty())
+        out.append(current);
+    return out;
+}
+
+} // namespace
+
+bool TrafficFilterProxy::setExpression(const QString &expression, QString *error)
+{
+    QList<Term> terms;
+    for (QString token : tokens(expression)) {
+        Term term;
+        if (token.startsWith(QLatin1Char('-')) && token.size() > 1) {
+            term.negate = true;
+            token.remove(0, 1);
+        }
+        const qsizetype colon = token.indexOf(QLatin1Char(':'));
+        const QString key = colon > 0 ? token.left(colon).toLower() : QString();
+        const QString value = colon > 0 ? token.mid(colon + 1) : token;
+        const auto fail = [error](const QString &why) {
+            if (error)
+                *error = why;
+            return false;
+        };
+        if (colon > 0 && value.isEmpty())
+            return fail(tr("%1: nothing after the colon").arg(token));
+        if (key == QLatin1String("node")) {
+            term.field = Term::Node;
+            term.nodes = value.split(QLatin1Char(','), Qt::SkipEmptyParts);
+        } else if (key == QLatin1String("kind")) {
+            term.field = Term::Kind;
+            for (const QString &k : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+                bool found = false;
+                for (int i = int(LineKind::Iamat); i <= int(LineKind::Blank); ++i) {
+                    if (kindKey(lineKindName(LineKind(i))) == kindKey(k)) {
+                        term.kinds |= 1u << i;
+                        found = true;
+                    }
+                }
+                if (!found)
+                    return fail(tr("kind:%1: no such kind (iamat, whatsat, atreply, whatsatreply, invalid, flood, "
+                                   "duplicate, heartbeat, handshake, link, connection, error, blank)").arg(k));
+            }
+        } else if (key == QLatin1String("client")) {
+            term.field = Term::Client;
+            term.needle.set(value);
+        } else if (key == QLatin1String("dir")) {
+            term.field = Term::Dir;
+            const QString d = value.toLower();
+            if (d == QLatin1String("in"))
+                term.dir = int(Direction::In);
+            else if (d == QLatin1String("out"))
+                term.dir = int(Direction::Out);
+            else if (d == QLatin1String("event"))
+                term.dir = int(Direction::Event);
+            else
+                return fail(tr("dir:%1: expected in, out or event").arg(value));
+        } else if (colon > 0 && std::all_of(key.cbegin(), key.cend(), [](QChar c) { return c.isLetter(); })) {
+            return fail(tr("%1: unknown key (node, kind, client, dir)").arg(key));
+        } else {
+            term.field = Term::Text;   // "12:00" or "AT:x" are words too
+            term.needle.set(token);
+        }
+        terms.append(term);
+    }
+    if (error)
+        error->clear();
+    m_expression = expression;
+    m_terms = terms;
+    invalidateFilter();
+    return true;
+}
+
+bool TrafficFilterProxy::termHolds(const Term &term, const QModelIndex &idx) const
+{
+    switch (term.field) {
+    case Term::Node: {
+        const QString node = idx.data(TrafficModel::NodeRole).toString();
+        for (const QString &n : term.nodes)
+            if (n.compare(node, Qt::CaseInsensitive) == 0)
+                return true;
+        return false;
+    }
+    case Term::Kind:
+        return term.kinds & (1u << idx.data(TrafficModel::KindRole).toInt());
+    case Term::Client: {
+        const QByteArray client = idx.data(TrafficModel::ClientRole).toByteArray();
+        return !client.isEmpty() && term.needle.matches(client);
+    }
+    case Term::Dir:
+        return idx.data(TrafficModel::DirectionRole).toInt() == term.dir;
+    case Term::Text:
+        return term.needle.matches(idx.data(TrafficModel::RawTextRole).toByteArray())
+            || term.needle.matches(idx.data(TrafficModel::WhoRole).toByteArray());
+    }
+    return true;
+}
+
 void TrafficFilterProxy::clearFilters()
 {
     if (!hasFilter())
         return;
+    m_hiddenKinds = 0;
+    m_expression.clear();
+    m_terms.clear();
     m_node.clear();
     m_kind.reset();
     m_client.clear();
@@ -425,7 +565,8 @@ void TrafficFilterProxy::clearFilters()
 
 bool TrafficFilterProxy::hasFilter() const
 {
-    return !m_node.isEmpty() || m_kind || !m_client.isEmpty() || !m_text.isEmpty() || isFollowing();
+    return !m_node.isEmpty() || m_kind || !m_client.isEmpty() || !m_text.isEmpty() || isFollowing()
+        || m_hiddenKinds != 0 || !m_terms.isEmpty();
 }
 
 bool TrafficFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
@@ -441,8 +582,15 @@ bool TrafficFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sour
     }
     if (!m_node.isEmpty() && idx.data(TrafficModel::NodeRole).toString() != m_node)
         return false;
-    if (m_kind && idx.data(TrafficModel::KindRole).toInt() != int(*m_kind))
+    const int kind = idx.data(TrafficModel::KindRole).toInt();
+    if (m_kind && kind != int(*m_kind))
         return false;
+    if (m_hiddenKinds & (1u << kind))
+        return false;
+    for (const Term &term : m_terms) {
+        if (termHolds(term, idx) == term.negate)
+            return false;
+    }
     if (!m_client.isEmpty()) {
         const QByteArray client = idx.data(TrafficModel::ClientRole).toByteArray();
         if (client.isEmpty() || !m_clientNeedle.matches(client))

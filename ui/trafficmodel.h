@@ -92,6 +92,16 @@ public:
     void setClientFilter(const QString &client);             // case-insensitive substring of the client ID
     void setTextFilter(const QString &text);                 // case-insensitive, in the line or the peer
     void setFollow(const QString &node, const QByteArray &who);   // one connection; empty who = off
+    // Kinds not shown (bit i: LineKind i), on top of the other filters: "hide heartbeats".
+    void setHiddenKinds(quint32 mask);
+    quint32 hiddenKinds() const { return m_hiddenKinds; }
+    // A small filter language, every term must hold (a leading "-" negates one):
+    //   node:Hill[,Smith]   kind:iamat[,flood]   client:kiwi   dir:in|out|event   word  "two words"
+    // kind names as the Kind column shows them, any case, spaces dropped ("atreply"). node is
+    // exact (any case), client and words are substrings (any case; words match the line or the
+    // peer). False (and the filter unchanged) with `error` set when a term is not understood.
+    bool setExpression(const QString &expression, QString *error = nullptr);
+    QString expression() const { return m_expression; }
     void clearFilters();                                     // all of the above, following included
 
     QString nodeFilter() const { return m_node; }
@@ -124,6 +134,19 @@ private:
     Needle m_textNeedle;
     QString m_followNode;
     QByteArray m_followWho;
+    quint32 m_hiddenKinds = 0;
+
+    struct Term {
+        enum Field { Node, Kind, Client, Dir, Text } field = Text;
+        bool negate = false;
+        QStringList nodes;
+        quint32 kinds = 0;
+        int dir = 0;
+        Needle needle;
+    };
+    bool termHolds(const Term &term, const QModelIndex &idx) const;
+    QString m_expression;
+    QList<Term> m_terms;
 };
 
 } // namespace herd
