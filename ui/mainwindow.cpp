@@ -365,6 +365,7 @@ void MainWindow::showHerd(const HerdConfig &config, const QStringList &shown)
     m_topology->setHerd(config);
     m_traffic->setNodes(shown);
     m_clientModel->setNodeCount(int(shown.size()));
+    m_propagation->setNodes(shown);
     updateConsoleTargets({});
 }
 
@@ -436,10 +437,10 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
     m_topology->applyStats(batch->stats);
     if (!batch->stored.isEmpty())
         m_clientModel->applyStored(batch->stored);
-    if (!batch->hops.isEmpty()) {
+    if (!batch->hops.isEmpty())
         m_topology->addHops(batch->hops);
-        m_propagation->addHops(batch->hops);
-    }
+    if (!batch->hops.isEmpty() || batch->hopsDropped > 0)
+        m_propagation->addHops(batch->hops, batch->hopsDropped, batch->timeUs);
     if (!batch->traffic.isEmpty() || batch->trafficDropped)
         m_traffic->appendBatch(batch->traffic, batch->trafficDropped);
 
