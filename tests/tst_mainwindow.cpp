@@ -30,6 +30,8 @@
 #include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QLineEdit>
+#include <QTableView>
 #include <QTest>
 
 using herd::HerdConfig;
@@ -172,6 +174,30 @@ void tst_MainWindow::consoleReachesTheNodeAndTheClientAppears()
     QCOMPARE(clients->indexOfClient("ui-phone", herd::ClientTableModel::Origin).data().toString(),
              QStringLiteral("Campbell"));
     QTRY_VERIFY(m_window->map()->dotCount() >= 1);
+    // Double-clicking the client's row zooms the map to it.
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("clientTable"));
+    QVERIFY(table);
+    const QModelIndex row = clients->indexOfClient("ui-phone", herd::ClientTableModel::Location);
+    QVERIFY(table->visualRect(row).isValid());
+    QSignalSpy doubleClicked(table, &QAbstractItemView::doubleClicked);
+    // As a user's double-click arrives: a click, then the double-click.
+    QTest::mouseClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(row).center());
+    QTest::mouseDClick(table->viewport(), Qt::LeftButton, {}, table->visualRect(row).center());
+    QCOMPARE(doubleClicked.count(), 1);
+    const herd::MapView *map = m_window->map();
+    QVERIFY2(map->height() / map->pixelsPerDegree() <= 1.0 + 1e-9, qPrintable(QString::number(map->zoomFactor())));
+    const QPointF phone = map->project(-33.8688, 151.2093);
+    QVERIFY2(qAbs(phone.x() - map->width() / 2.0) < 1 && qAbs(phone.y() - map->height() / 2.0) < 1,
+             qPrintable(QStringLiteral("%1,%2").arg(phone.x()).arg(phone.y())));
+    // The filter box narrows the table (and the map) to matching clients.
+    auto *filter = m_window->findChild<QLineEdit *>(QStringLiteral("clientTableFilter"));
+    QVERIFY(filter);
+    filter->setText(QStringLiteral("no such client"));
+    QCOMPARE(clients->rowCount(), 0);
+    QTRY_COMPARE(m_window->map()->dotCount(), 0);
+    filter->setText(QStringLiteral("CAMPBELL"));   // the origin node
+    QCOMPARE(clients->rowCount(), 1);
+    filter->clear();
     // WHATSAT from another node: pretty JSON in the console, same first line.
     replies.clear();
     console->selectNode(QStringLiteral("Hill"));

@@ -1,4 +1,5 @@
 // The client map: bundled coastline, dots from a model, shared selection, zoom and pan.
+#include "clienttablemodel.h"
 #include "mapview.h"
 
 #include <QAbstractItemModelTester>
@@ -10,6 +11,7 @@
 #include <QTest>
 #include <QWheelEvent>
 
+using herd::ClientTableModel;
 using herd::MapView;
 
 namespace {
@@ -84,6 +86,38 @@ private:
     int m_n;
 };
 
+// `n` clients as the client table gets them from a herd: a deterministic scatter, plus any extra.
+QList<herd::StoredUpdate> clientUpdates(int n, int first = 0)
+{
+    QList<herd::StoredUpdate> out;
+    out.reserve(n);
+    for (int i = first; i < first + n; ++i) {
+        herd::StoredUpdate u;
+        u.node = QStringLiteral("Hill");
+        u.client = "c" + QByteArray::number(i);
+        u.time = {1700000000 + i, 0};
+        u.lat = -55.0 + double((qint64(i) * 7919) % 12000) / 100.0;
+        u.lng = -180.0 + double((qint64(i) * 104729) % 36000) / 100.0;
+        u.atLine = "AT Hill +0.000000001 " + u.client + ' '
+                 + QString::asprintf("%+.2f%+.2f", u.lat, u.lng).toLatin1() + ' ' + QByteArray::number(u.time.sec);
+        out.append(u);
+    }
+    return out;
+}
+
+herd::StoredUpdate clientAt(const Client &c, qint64 sec)
+{
+    herd::StoredUpdate u;
+    u.node = QStringLiteral("Hill");
+    u.client = c.id;
+    u.time = {sec, 0};
+    u.lat = c.lat;
+    u.lng = c.lng;
+    u.atLine = "AT Hill +0.000000001 " + u.client + ' ' + QString::asprintf("%+.6f%+.6f", c.lat, c.lng).toLatin1()
+             + ' ' + QByteArray::number(sec);
+    return u;
+}
+
 } // namespace
 
 class tst_Map : public QObject {
@@ -103,6 +137,12 @@ private Q_SLOTS:
     void followsPalette();
     void twentyThousandDots();
     void panAtDeepZoom();
+    void denseClientsAggregate();
+    void clientTableSortedAndFiltered();
+    void wheelZoomKeepsCursorPoint_data();
+    void wheelZoomKeepsCursorPoint();
+    void zoomToClient();
+    void millionClientsRepaint();
 };
 
 void tst_Map::coastlineLoaded()
@@ -455,6 +495,156 @@ void tst_Map::panAtDeepZoom()
         view.centerOn(48.85, lng);
         view.render(&image);
     }
+}
+
+// Many clients in view: one density cell image, not a dot each; zoomed in on a few: exact dots.
+// Counted through lastPaint(), not timed.
+void tst_Map::denseClientsAggregate()
+{
+    ClientTableModel model;
+    model.applyStored(clientUpdates(200000));
+    MapView view;
+    view.resize(1280, 640);
+    view.setModel(&model, ClientTableModel::LatitudeRole, ClientTableModel::LongitudeRole, ClientTableModel::ClientIdRole);
+    QCOMPARE(view.dotCount(), 200000);
+    QImage image(view.size(), QImage::Format_ARGB32_Premultiplied);
+    view.render(&image);
+    QVERIFY(view.lastPaint().aggregated);
+    QCOMPARE(view.lastPaint().inView, 200000);
+    QCOMPARE(view.lastPaint().dots, 0);
+    QVERIFY2(view.lastPaint().cells > 1000 && view.lastPaint().cells <= (1280 / MapView::kCellPx) * (640 / MapView::kCellPx),
+             qPrintable(QString::number(view.lastPaint().cells)));
+    // Where a client is, the cell shows it (tinted towards the dot colour, not plain land or sea).
+    const QModelIndex some = model.index(4321, 0);
+    const QPointF at = view.project(some.data(ClientTableModel::LatitudeRole).toDouble(),
+                                    some.data(ClientTableModel::LongitudeRole).toDouble());
+    const QColor cell = pixelAt(image, at);
+    QVERIFY2(!sameColor(cell, view.colors().ocean, 20) && !sameColor(cell, view.colors().land, 20), qPrintable(cell.name()));
+
+    // Zoomed in on one client: the few around it are dots again.
+    view.zoomTo(some.data(ClientTableModel::LatitudeRole).toDouble(), some.data(ClientTableModel::LongitudeRole).toDouble());
+    view.render(&image);
+    QVERIFY(!view.lastPaint().aggregated);
+    QVERIFY(view.lastPaint().inView >= 1 && view.lastPaint().inView <= MapView::kMaxDots);
+    QVERIFY(view.lastPaint().dots >= view.lastPaint().inView);
+    QCOMPARE(view.lastPaint().cells, 0);
+    QVERIFY(sameColor(pixelAt(image, view.project(some.data(ClientTableModel::LatitudeRole).toDouble(),
+                                                  some.data(ClientTableModel::LongitudeRole).toDouble())),
+                      view.colors().dot));
+
+    // A filtered table shows only its clients on the map.
+    model.setFilterText(QStringLiteral("c1234"));   // c1234, c12340..c12349, c123400..
+    view.fitWorld();
+    QTRY_COMPARE(view.dotCount(), model.rowCount());
+    view.render(&image);
+    QCOMPARE(view.lastPaint().inView, model.rowCount());
+    QVERIFY(!view.lastPaint().aggregated);
+}
+
+// The map reads the client table's arrays (storage order) while the table shows sorted rows:
+// picking and highlighting still go through the rows.
+void tst_Map::clientTableSortedAndFiltered()
+{
+    ClientTableModel model;
+    model.applyStored({clientAt(kUcla, 1), clientAt(kSydney, 2), clientAt(kLondon, 3)});
+    QAbstractItemModelTester tester(&model);
+    model.sort(ClientTableModel::Client, Qt::DescendingOrder);   // sydney, london, kiwi
+    MapView view;
+    view.resize(800, 400);
+    view.setModel(&model, ClientTableModel::LatitudeRole, ClientTableModel::LongitudeRole, ClientTableModel::ClientIdRole);
+    QItemSelectionModel *selection = view.selectionModel();
+    view.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&view));
+    QCOMPARE(view.rowAt(view.project(kUcla.lat, kUcla.lng)), 2);
+    QCOMPARE(view.toolTipForRow(0), QStringLiteral("sydney.example\n-33.868801 +151.209305"));   // floats for drawing
+    QTest::mouseClick(&view, Qt::LeftButton, {}, view.project(kLondon.lat, kLondon.lng).toPoint());
+    QCOMPARE(selection->currentIndex().data(ClientTableModel::ClientIdRole).toByteArray(), QByteArray(kLondon.id));
+    VERIFY_PIXEL(view, kLondon.lat, kLondon.lng, view.colors().selectedDot);
+    VERIFY_PIXEL(view, kSydney.lat, kSydney.lng, view.colors().dot);
+
+    // Moved and re-sorted: the highlight follows the client, not the row number.
+    model.applyStored({clientAt({kLondon.id, 48.85, 2.35}, 10)});
+    QTRY_VERIFY(sameColor(pixelAt(view.grab().toImage(), view.project(48.85, 2.35)), view.colors().selectedDot));
+    model.setFilterText(QStringLiteral("sydney"));
+    QTRY_COMPARE(view.dotCount(), 1);
+    QVERIFY(!sameColor(pixelAt(view.grab().toImage(), view.project(kUcla.lat, kUcla.lng)), view.colors().dot));
+    VERIFY_PIXEL(view, kSydney.lat, kSydney.lng, view.colors().dot);
+}
+
+void tst_Map::wheelZoomKeepsCursorPoint_data()
+{
+    QTest::addColumn<QSize>("size");
+    QTest::addColumn<double>("lat");
+    QTest::addColumn<double>("lng");
+    // Panes wider (and taller) than the world at the first notches.
+    QTest::newRow("wide pane, Los Angeles") << QSize(1600, 500) << 34.05 << -118.24;
+    QTest::newRow("wide pane, Tokyo") << QSize(1600, 500) << 35.68 << 139.69;
+    QTest::newRow("tall pane, Sydney") << QSize(500, 900) << -33.87 << 151.21;
+}
+
+void tst_Map::wheelZoomKeepsCursorPoint()
+{
+    QFETCH(QSize, size);
+    QFETCH(double, lat);
+    QFETCH(double, lng);
+    MapView view;
+    view.resize(size);
+    const QPointF cursor = view.project(lat, lng);
+    for (int notch = 1; notch <= 8; ++notch) {
+        QWheelEvent wheel(cursor, view.mapToGlobal(cursor), {}, QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(&view, &wheel);
+        const QPointF now = view.project(lat, lng);
+        QVERIFY2(qAbs(now.x() - cursor.x()) < 0.5 && qAbs(now.y() - cursor.y()) < 0.5,
+                 qPrintable(QStringLiteral("notch %1: (%2,%3) drifted to (%4,%5)")
+                                .arg(notch).arg(cursor.x()).arg(cursor.y()).arg(now.x()).arg(now.y())));
+    }
+    QVERIFY(view.zoomFactor() > 15);
+    // And back out: the whole world again, centred.
+    for (int notch = 0; notch < 8; ++notch) {
+        QWheelEvent wheel(cursor, view.mapToGlobal(cursor), {}, QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(&view, &wheel);
+    }
+    QCOMPARE(view.zoomFactor(), 1.0);
+    QCOMPARE(view.project(0, 0), QPointF(size.width() / 2.0, size.height() / 2.0));
+}
+
+void tst_Map::zoomToClient()
+{
+    MapView view;
+    view.resize(800, 400);
+    view.zoomTo(kSydney.lat, kSydney.lng);
+    const QPointF at = view.project(kSydney.lat, kSydney.lng);
+    QVERIFY(qAbs(at.x() - 400) < 0.01 && qAbs(at.y() - 200) < 0.01);
+    QVERIFY2(view.height() / view.pixelsPerDegree() <= 1.0 + 1e-9, qPrintable(QString::number(view.pixelsPerDegree())));
+    // Closer already: the zoom stays, the client is centred.
+    for (int i = 0; i < 3; ++i)
+        view.zoomIn();
+    const double closer = view.pixelsPerDegree();
+    view.zoomTo(kUcla.lat, kUcla.lng);
+    QCOMPARE(view.pixelsPerDegree(), closer);
+    QVERIFY(qAbs(view.project(kUcla.lat, kUcla.lng).x() - 400) < 0.01);
+}
+
+// A million clients from the client table's arrays: the time of the client layer is printed
+// (a benchmark figure, not asserted); what is drawn is checked.
+void tst_Map::millionClientsRepaint()
+{
+    ClientTableModel model;
+    for (int i = 0; i < 10; ++i)
+        model.applyStored(clientUpdates(100000, i * 100000));
+    MapView view;
+    view.resize(1280, 640);
+    view.setModel(&model, ClientTableModel::LatitudeRole, ClientTableModel::LongitudeRole, ClientTableModel::ClientIdRole);
+    QImage image(view.size(), QImage::Format_ARGB32_Premultiplied);
+    view.render(&image);
+    QCOMPARE(view.lastPaint().inView, 1000000);
+    QVERIFY(view.lastPaint().aggregated);
+    QBENCHMARK {
+        view.render(&image);
+    }
+    qInfo("clients layer: %.1f ms for %d clients", double(view.lastPaint().pointNs) / 1e6, view.lastPaint().inView);
 }
 
 QTEST_MAIN(tst_Map)

@@ -20,6 +20,7 @@
 #include <QSignalSpy>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
+#include <QLabel>
 #include <QTest>
 #include <QTreeView>
 #include <QWheelEvent>
@@ -87,6 +88,7 @@ private Q_SLOTS:
     void propagationViewFollowsAndPicks();
     void pulsesAreCappedUnderLoad();
     void propagationStoreIsBounded();
+    void propagationMarksPartialTrees();
     void selectionZoomAndFit();
     void savePictures();
 
@@ -560,6 +562,62 @@ void tst_Topology::propagationStoreIsBounded()
     QCOMPARE(recent.size(), 3);
     QCOMPARE(recent.front().first, "c" + QByteArray::number(herd::PropagationStore::kMaxUpdates));
     QCOMPARE(store.newestOf("c5")->sec, 5);
+}
+
+// Hand-made batches: a tree is complete, or says how many nodes it has and why not all.
+void tst_Topology::propagationMarksPartialTrees()
+{
+    herd::PropagationView view;
+    view.setNodes({QStringLiteral("Bailey"), QStringLiteral("Bona"), QStringLiteral("Campbell"),
+                   QStringLiteral("Clark"), QStringLiteral("Jaquez")});
+    auto hop = [](const char *client, qint64 sec, const char *from, const char *to, qint64 us) {
+        return FloodHop{client, {sec, 0}, QString::fromLatin1(from), QString::fromLatin1(to), us};
+    };
+    const qint64 t0 = 1'700'000'000'000'000;
+    // Every node stored it, nothing dropped: complete.
+    view.addHops({hop("full", 1, "", "Bailey", t0), hop("full", 1, "Bailey", "Bona", t0 + 100),
+                  hop("full", 1, "Bailey", "Campbell", t0 + 120), hop("full", 1, "Campbell", "Clark", t0 + 300),
+                  hop("full", 1, "Bona", "Jaquez", t0 + 310)}, 0, t0 + 20'000);
+    view.showUpdate("full", {1, 0});
+    QVERIFY(!view.completeness().partial());
+    QCOMPARE(view.completeness().seen, 5);
+    QVERIFY2(view.summaryText().contains(QStringLiteral("reached 5 of 5 nodes")) && view.summaryText().contains(QStringLiteral("Complete")),
+             qPrintable(view.summaryText()));
+
+    // Three hops recorded in a batch that dropped 40 under load: partial, and why.
+    const qint64 t1 = t0 + 10'000'000;
+    view.addHops({hop("part", 2, "", "Campbell", t1), hop("part", 2, "Campbell", "Bailey", t1 + 90),
+                  hop("part", 2, "Campbell", "Jaquez", t1 + 95)}, 40, t1 + 30'000);
+    view.showUpdate("part", {2, 0});
+    const auto part = view.completeness();
+    QVERIFY(part.partial());
+    QCOMPARE(part.seen, 3);
+    QCOMPARE(part.expected, 5);
+    QCOMPARE(part.droppedNear, quint64(40));
+    QCOMPARE(part.missing, QStringList({QStringLiteral("Bona"), QStringLiteral("Clark")}));
+    QVERIFY2(view.summaryText().contains(QStringLiteral("3 of 5 nodes seen, hops dropped under load")), qPrintable(view.summaryText()));
+    QVERIFY2(!view.summaryText().contains(QStringLiteral("Complete")), qPrintable(view.summaryText()));
+
+    // Long after the drops, a node that never stored it: partial, no drop blamed.
+    const qint64 t2 = t1 + 60'000'000;
+    view.addHops({hop("quiet", 3, "", "Jaquez", t2), hop("quiet", 3, "Jaquez", "Bona", t2 + 80),
+                  hop("quiet", 3, "Jaquez", "Bailey", t2 + 85), hop("quiet", 3, "Bailey", "Campbell", t2 + 200)}, 0, t2 + 30'000);
+    view.showUpdate("quiet", {3, 0});
+    QVERIFY(view.completeness().partial());
+    QCOMPARE(view.completeness().droppedNear, quint64(0));
+    QVERIFY2(view.summaryText().contains(QStringLiteral("4 of 5 nodes seen; not seen at Clark")), qPrintable(view.summaryText()));
+    QVERIFY(!view.summaryText().contains(QStringLiteral("dropped")));
+
+    // The earlier one is still marked, the picker says it, and the sampling line counts the drops.
+    view.showUpdate("part", {2, 0});
+    QVERIFY(view.summaryText().contains(QStringLiteral("hops dropped under load")));
+    bool listed = false;
+    for (int i = 0; i < view.picker()->count(); ++i)
+        listed = listed || (view.picker()->itemText(i).startsWith(QStringLiteral("part")) && view.picker()->itemText(i).contains(QStringLiteral("3 of 5 nodes seen")));
+    QVERIFY(listed);
+    auto *sampling = view.findChild<QLabel *>(QStringLiteral("propagationSampling"));
+    QVERIFY(sampling);
+    QVERIFY2(sampling->text().contains(QStringLiteral("40 hops were dropped under load")), qPrintable(sampling->text()));
 }
 
 void tst_Topology::selectionZoomAndFit()

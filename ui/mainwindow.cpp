@@ -253,14 +253,34 @@ void MainWindow::buildDocks()
 
     // Clients: the table and the map, sharing one selection.
     m_clientTable = makeTable(m_clientModel, this);
-    m_clientTable->setSortingEnabled(false);
+    m_clientTable->setObjectName(QStringLiteral("clientTable"));
+    // The model sorts and filters itself (a million rows): a click on a header sorts, a third
+    // click goes back to the order clients appeared in.
+    m_clientTable->horizontalHeader()->setSortIndicatorClearable(true);
+    m_clientTable->horizontalHeader()->setSortIndicator(-1, Qt::AscendingOrder);
+    m_clientTable->setSortingEnabled(true);
+    m_clientTable->setToolTip(tr("Double-click a client to zoom the map to it"));
+    auto *clientFilter = new QLineEdit(this);
+    clientFilter->setObjectName(QStringLiteral("clientTableFilter"));
+    clientFilter->setPlaceholderText(tr("Filter clients: id, location or origin node\u2026"));
+    clientFilter->setClearButtonEnabled(true);
+    connect(clientFilter, &QLineEdit::textChanged, m_clientModel, &ClientTableModel::setFilterText);
+    auto *clientPane = new QWidget(this);
+    auto *clientLayout = new QVBoxLayout(clientPane);
+    clientLayout->setContentsMargins(0, 0, 0, 0);
+    clientLayout->setSpacing(2);
+    clientLayout->addWidget(clientFilter);
+    clientLayout->addWidget(m_clientTable, 1);
     m_map = new MapView(this);
     m_map->setModel(m_clientModel, ClientTableModel::LatitudeRole, ClientTableModel::LongitudeRole,
                     ClientTableModel::ClientIdRole);
     m_map->setSelectionModel(m_clientTable->selectionModel());
+    connect(m_clientTable, &QAbstractItemView::doubleClicked, m_map, [this](const QModelIndex &index) {
+        m_map->zoomTo(index.data(ClientTableModel::LatitudeRole).toDouble(), index.data(ClientTableModel::LongitudeRole).toDouble());
+    });
     auto *clientSplit = new QSplitter(Qt::Horizontal, this);
     clientSplit->setObjectName(QStringLiteral("clientSplit"));
-    clientSplit->addWidget(m_clientTable);
+    clientSplit->addWidget(clientPane);
     clientSplit->addWidget(m_map);
     clientSplit->setStretchFactor(0, 2);
     clientSplit->setStretchFactor(1, 3);
@@ -669,6 +689,7 @@ void MainWindow::showHerd(const HerdConfig &config, const QStringList &shown)
     m_topology->setHerd(config);
     m_traffic->setNodes(shown);
     m_clientModel->setNodeCount(int(shown.size()));
+    m_propagation->setNodes(shown);
     updateConsoleTargets({});
 }
 
@@ -748,10 +769,10 @@ void MainWindow::applyBatch(const MonitorBatchPtr &batch)
         if (s.running)
             m_nodeErrors.remove(s.name);
     }
-    if (!batch->hops.isEmpty()) {
+    if (!batch->hops.isEmpty())
         m_topology->addHops(batch->hops);
-        m_propagation->addHops(batch->hops);
-    }
+    if (!batch->hops.isEmpty() || batch->hopsDropped > 0)
+        m_propagation->addHops(batch->hops, batch->hopsDropped, batch->timeUs);
     if (!batch->traffic.isEmpty() || batch->trafficDropped)
         m_traffic->appendBatch(batch->traffic, batch->trafficDropped);
 
@@ -809,7 +830,7 @@ void MainWindow::updateStatus(const MonitorBatch &batch)
     }
     m_statusNodes->setText(tr("Nodes %1/%2").arg(running).arg(batch.stats.size()));
     m_statusLinks->setText(tr("Links %1/%2 up").arg(linksUp).arg(links));
-    m_statusClients->setText(tr("Clients %1").arg(m_clientModel->rowCount()));
+    m_statusClients->setText(tr("Clients %1").arg(m_clientModel->clientCount()));
     m_statusRate->setText(tr("%1 msg/s").arg(qRound64(m_linesPerSecond)));
 }
 

@@ -1,7 +1,9 @@
 #include "mapview.h"
+#include "mappoints.h"
 
 #include <QAbstractItemModel>
 #include <QAbstractProxyModel>
+#include <QElapsedTimer>
 #include <QApplication>
 #include <QFile>
 #include <QHelpEvent>
@@ -35,6 +37,7 @@ constexpr int kPathCacheSize = 4;            // zoom levels kept (zooming back a
 constexpr int kMaxLabels = 20;               // labels for the first selected dots only
 constexpr int kMaxGraticuleLines = 400;      // per direction; a guard, never reached in practice
 constexpr double kKmPerDegree = 111.32;      // along the equator (WGS84)
+constexpr double kClientZoomSpan = 1.0;      // degrees across the view after zoomTo()
 constexpr char kMagic[] = "HERDCST1";
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -229,10 +232,24 @@ void MapView::setModel(QAbstractItemModel *model, int latRole, int lngRole, int 
     if (m_model)
         disconnect(m_model, nullptr, this, nullptr);
     m_model = model;
+    m_points = dynamic_cast<const MapPoints *>(model);
     m_latRole = latRole;
     m_lngRole = lngRole;
     m_labelRole = labelRole;
-    if (model) {
+    if (model && m_points) {
+        // Positions are read from the model's arrays at paint time: any change only asks for
+        // one repaint per tick (and a fresh look at the selected rows).
+        connect(model, &QAbstractItemModel::rowsInserted, this, [this] { scheduleSync(true); });
+        connect(model, &QAbstractItemModel::rowsRemoved, this, [this] { scheduleSync(true); });
+        connect(model, &QAbstractItemModel::rowsMoved, this, [this] { scheduleSync(true); });
+        connect(model, &QAbstractItemModel::modelReset, this, [this] { scheduleSync(true); });
+        connect(model, &QAbstractItemModel::layoutChanged, this, [this] { scheduleSync(true); });
+        connect(model, &QAbstractItemModel::dataChanged, this, [this] { scheduleSync(true); });
+        connect(model, &QObject::destroyed, this, [this] {
+            m_points = nullptr;
+            scheduleSync(true);
+        });
+    } else if (model) {
         // Inserted and removed rows shift the dot array now (no data() calls) and are read on
         // the next tick; appending a few clients to 20,000 does not re-read the 20,000.
         connect(model, &QAbstractItemModel::rowsInserted, this, [this](const QModelIndex &parent, int first, int last) {
@@ -352,6 +369,18 @@ void MapView::onRowsRemoved(int first, int last)
 void MapView::syncNow()
 {
     m_syncTimer->stop();
+    if (!m_model)
+        m_points = nullptr;
+    if (m_points) {
+        m_dots.clear();
+        m_validDots = m_model->rowCount();
+        recomputeSelectedRows();
+        m_fullSyncPending = false;
+        m_rowsShifted = false;
+        m_dirtyFirst = m_dirtyLast = -1;
+        update();
+        return;
+    }
     auto read = [this](int row) -> QPointF {
         const QModelIndex index = m_model->index(row, 0);
         bool latOk = false;
@@ -458,9 +487,9 @@ void MapView::onCurrentChanged(const QModelIndex &current)
     // Selected from the table: bring the dot into view if it is off screen (keeping the zoom).
     syncNow();
     const int row = rowForSelectionIndex(current);
-    if (row < 0 || row >= m_dots.size() || std::isnan(m_dots[row].x()))
+    QPointF dot;
+    if (!positionOfRow(row, &dot))
         return;
-    const QPointF dot = m_dots[row];
     const QRectF inner = QRectF(rect()).adjusted(kFitMarginPx, kFitMarginPx, -kFitMarginPx, -kFitMarginPx);
     if (!inner.contains(project(dot.y(), dot.x())))
         centerOn(dot.y(), dot.x());
@@ -501,14 +530,14 @@ QPointF MapView::center() const
     return m_autoFit ? QPointF(0, 0) : clampCenter(m_center, m_scale);
 }
 
-// Keep the world's edges out of view where the world is bigger than the widget, and the world
-// centred where it is smaller. Applied on read, so a resize re-clamps without bookkeeping.
+// The middle of the view stays on the world, so the map can never be lost off screen. Not
+// tighter: zooming keeps the place under the cursor exactly where it is, also while the world is
+// narrower (or shorter) than the widget, which a rule keeping the world centred or its edges out
+// of view cannot do. All the way out the view is the whole world, centred (automatic fit).
 QPointF MapView::clampCenter(QPointF c, double s) const
 {
-    const double halfW = width() / 2.0 / s;
-    const double halfH = height() / 2.0 / s;
-    return {halfW >= 180 ? 0.0 : std::clamp(c.x(), -180 + halfW, 180 - halfW),
-            halfH >= 90 ? 0.0 : std::clamp(c.y(), -90 + halfH, 90 - halfH)};
+    Q_UNUSED(s)
+    return {std::clamp(c.x(), -180.0, 180.0), std::clamp(c.y(), -90.0, 90.0)};
 }
 
 double MapView::pixelsPerDegree() const
@@ -583,14 +612,12 @@ void MapView::fitClients()
 {
     syncNow();
     double minLat = 90, maxLat = -90, minLng = 180, maxLng = -180;
-    for (QPointF p : std::as_const(m_dots)) {
-        if (std::isnan(p.x()))
-            continue;
-        minLng = std::min(minLng, p.x());
-        maxLng = std::max(maxLng, p.x());
-        minLat = std::min(minLat, p.y());
-        maxLat = std::max(maxLat, p.y());
-    }
+    forEachPoint([&](int, double lng, double lat) {
+        minLng = std::min(minLng, lng);
+        maxLng = std::max(maxLng, lng);
+        minLat = std::min(minLat, lat);
+        maxLat = std::max(maxLat, lat);
+    });
     if (m_validDots == 0) {
         fitWorld();
         return;
@@ -608,6 +635,51 @@ void MapView::centerOn(double lat, double lng)
     setView(QPointF(lng, lat), scale());
 }
 
+void MapView::zoomTo(double lat, double lng)
+{
+    const double street = std::max(1, std::min(width(), height())) / kClientZoomSpan;
+    setView(QPointF(lng, lat), std::max(scale(), street));
+}
+
+bool MapView::positionOfRow(int row, QPointF *lngLat) const
+{
+    if (row < 0 || !m_model)
+        return false;
+    if (m_points) {
+        const int point = m_points->pointOfRow(row);
+        const MapPointArrays a = m_points->mapPoints();
+        if (point < 0 || point >= a.count)
+            return false;
+        *lngLat = QPointF(a.lng[point], a.lat[point]);
+        return true;
+    }
+    if (row >= m_dots.size() || std::isnan(m_dots[row].x()))
+        return false;
+    *lngLat = m_dots[row];
+    return true;
+}
+
+template<typename F>
+void MapView::forEachPoint(F &&f) const
+{
+    if (m_points && m_model) {
+        const MapPointArrays a = m_points->mapPoints();
+        const int rows = m_model->rowCount();
+        for (int i = 0; i < a.count; ++i) {
+            const int row = a.rowOf ? a.rowOf[i] : i;
+            if (row < 0 || row >= rows)
+                continue;   // filtered out of the table, or not announced yet
+            f(row, double(a.lng[i]), double(a.lat[i]));
+        }
+        return;
+    }
+    for (int row = 0; row < m_dots.size(); ++row) {
+        const QPointF d = m_dots[row];
+        if (!std::isnan(d.x()))
+            f(row, d.x(), d.y());
+    }
+}
+
 int MapView::rowAt(QPointF widgetPos) const
 {
     const double s = scale();
@@ -616,28 +688,29 @@ int MapView::rowAt(QPointF widgetPos) const
     const double cy = height() / 2.0;
     int best = -1;
     double bestDist = kPickRadius * kPickRadius;
-    for (int row = 0; row < m_dots.size(); ++row) {
-        const QPointF d = m_dots[row];
-        if (std::isnan(d.x()))
-            continue;
-        const double dx = cx + (d.x() - c.x()) * s - widgetPos.x();
-        const double dy = cy - (d.y() - c.y()) * s - widgetPos.y();
+    forEachPoint([&](int row, double lng, double lat) {
+        const double dx = cx + (lng - c.x()) * s - widgetPos.x();
+        const double dy = cy - (lat - c.y()) * s - widgetPos.y();
         const double dist = dx * dx + dy * dy;
-        // Ties go to a selected row, so a click on a highlighted dot keeps it.
-        if (dist < bestDist || (dist == bestDist && best >= 0 && std::binary_search(m_selectedRows.cbegin(), m_selectedRows.cend(), row))) {
+        // Ties go to a selected row (a click on a highlighted dot keeps it), then the first row.
+        if (dist < bestDist
+            || (dist == bestDist && best >= 0 && row != best
+                && (std::binary_search(m_selectedRows.cbegin(), m_selectedRows.cend(), row)
+                    ? true : !std::binary_search(m_selectedRows.cbegin(), m_selectedRows.cend(), best) && row < best))) {
             best = row;
             bestDist = dist;
         }
-    }
+    });
     return best;
 }
 
 QString MapView::toolTipForRow(int row) const
 {
-    if (!m_model || row < 0 || row >= m_dots.size() || row >= m_model->rowCount() || std::isnan(m_dots[row].x()))
+    QPointF at;
+    if (!m_model || row >= m_model->rowCount() || !positionOfRow(row, &at))
         return {};
     const QString label = m_model->index(row, 0).data(m_labelRole).toString();
-    return label + QLatin1Char('\n') + QString::asprintf("%+.6f %+.6f", m_dots[row].y(), m_dots[row].x());
+    return label + QLatin1Char('\n') + QString::asprintf("%+.6f %+.6f", at.y(), at.x());
 }
 
 void MapView::setColors(const Colors &colors)
@@ -923,34 +996,17 @@ void MapView::paintEvent(QPaintEvent *)
     QPainter p(this);
     p.drawPixmap(0, 0, m_background);
 
-    // Every dot in one call: a pre-rendered sprite per position, positions rounded so the
-    // sprite is copied, not resampled.
-    const double s = scale();
-    const QPointF c = center();
-    const double cx = width() / 2.0;
-    const double cy = height() / 2.0;
-    const QRectF visible = QRectF(rect()).adjusted(-kDotDiameter, -kDotDiameter, kDotDiameter, kDotDiameter);
-    const qreal dpr = m_sprite.devicePixelRatio();
-    const QRectF source(0, 0, m_sprite.width(), m_sprite.height());
-    m_fragments.clear();
-    m_fragments.reserve(m_validDots);
-    for (QPointF d : std::as_const(m_dots)) {
-        if (std::isnan(d.x()))
-            continue;
-        const QPointF at(cx + (d.x() - c.x()) * s, cy - (d.y() - c.y()) * s);
-        if (visible.contains(at))
-            m_fragments.append(QPainter::PixmapFragment::create(QPointF(std::round(at.x()), std::round(at.y())), source, 1 / dpr, 1 / dpr));
-    }
-    if (!m_fragments.isEmpty())
-        p.drawPixmapFragments(m_fragments.constData(), int(m_fragments.size()), m_sprite);
+    paintClients(p);
 
     // Selected dots: bigger, outlined, and (the first few) labelled.
     p.setRenderHint(QPainter::Antialiasing);
     int labels = 0;
+    const QRectF visible = QRectF(rect()).adjusted(-kDotDiameter, -kDotDiameter, kDotDiameter, kDotDiameter);
     for (int row : std::as_const(m_selectedRows)) {
-        if (row >= m_dots.size() || std::isnan(m_dots[row].x()))
+        QPointF dot;
+        if (!positionOfRow(row, &dot))
             continue;
-        const QPointF at = project(m_dots[row].y(), m_dots[row].x());
+        const QPointF at = project(dot.y(), dot.x());
         if (!visible.contains(at))
             continue;
         p.setPen(QPen(m_colors.selectedOutline, 1.5));
@@ -963,6 +1019,77 @@ void MapView::paintEvent(QPaintEvent *)
         }
     }
     paintOverlay(p);
+}
+
+// The clients: first binned into cells of kCellPx (one pass over the positions, no data()
+// calls); up to kMaxDots in view, each is drawn as a dot (one pre-rendered sprite per position
+// in one call, positions rounded so the sprite is copied, not resampled); more, the cells are
+// drawn as one small image, each cell's opacity growing with the log of its count.
+void MapView::paintClients(QPainter &p)
+{
+    QElapsedTimer timer;
+    timer.start();
+    PaintStats stats;
+    const double s = scale();
+    const QPointF c = center();
+    const double cx = width() / 2.0;
+    const double cy = height() / 2.0;
+    const double w = width();
+    const double h = height();
+    const int gw = (width() + kCellPx - 1) / kCellPx;
+    const int gh = (height() + kCellPx - 1) / kCellPx;
+    m_cells.assign(size_t(std::max(0, gw * gh)), 0);
+    forEachPoint([&](int, double lng, double lat) {
+        const double x = cx + (lng - c.x()) * s;
+        const double y = cy - (lat - c.y()) * s;
+        if (!(x >= 0 && y >= 0 && x < w && y < h))
+            return;
+        ++stats.inView;
+        ++m_cells[size_t(int(y) / kCellPx) * size_t(gw) + size_t(int(x) / kCellPx)];
+    });
+
+    if (stats.inView <= kMaxDots) {
+        const QRectF visible = QRectF(rect()).adjusted(-kDotDiameter, -kDotDiameter, kDotDiameter, kDotDiameter);
+        const qreal dpr = m_sprite.devicePixelRatio();
+        const QRectF source(0, 0, m_sprite.width(), m_sprite.height());
+        m_fragments.clear();
+        forEachPoint([&](int, double lng, double lat) {
+            const QPointF at(cx + (lng - c.x()) * s, cy - (lat - c.y()) * s);
+            if (visible.contains(at))
+                m_fragments.append(QPainter::PixmapFragment::create(QPointF(std::round(at.x()), std::round(at.y())), source, 1 / dpr, 1 / dpr));
+        });
+        if (!m_fragments.isEmpty())
+            p.drawPixmapFragments(m_fragments.constData(), int(m_fragments.size()), m_sprite);
+        stats.dots = int(m_fragments.size());
+    } else {
+        stats.aggregated = true;
+        quint32 most = 1;
+        for (quint32 n : m_cells)
+            most = std::max(most, n);
+        if (m_cellImage.size() != QSize(gw, gh))
+            m_cellImage = QImage(gw, gh, QImage::Format_ARGB32_Premultiplied);
+        m_cellImage.fill(Qt::transparent);
+        const double logMost = std::log1p(double(most));
+        const QColor dot = m_colors.dot;
+        for (int y = 0; y < gh; ++y) {
+            auto *line = reinterpret_cast<QRgb *>(m_cellImage.scanLine(y));
+            const quint32 *counts = m_cells.data() + size_t(y) * size_t(gw);
+            for (int x = 0; x < gw; ++x) {
+                if (counts[x] == 0)
+                    continue;
+                ++stats.cells;
+                // A lone client still shows; the densest cells are opaque.
+                const int alpha = 90 + int(165 * std::log1p(double(counts[x])) / logMost);
+                line[x] = qPremultiply(qRgba(dot.red(), dot.green(), dot.blue(), std::min(255, alpha)));
+            }
+        }
+        p.save();
+        p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+        p.drawImage(QRectF(0, 0, gw * kCellPx, gh * kCellPx), m_cellImage);
+        p.restore();
+    }
+    stats.pointNs = timer.nsecsElapsed();
+    m_lastPaint = stats;
 }
 
 // ---- events ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #pragma once
 #include <QColor>
+#include <QImage>
 #include <QList>
 #include <QPainter>
 #include <QPainterPath>
@@ -7,6 +8,7 @@
 #include <QPointer>
 #include <QPolygonF>
 #include <QWidget>
+#include <vector>
 
 class QAbstractItemModel;
 class QAbstractProxyModel;
@@ -16,10 +18,14 @@ class QTimer;
 
 namespace herd {
 
+class MapPoints;
+
 // A world map (equirectangular: x is longitude, y latitude) with one dot per row of a client
 // model. The coastline is Natural Earth's 1:50m, bundled as :/herd/map/coastline.bin (see
 // resources/map/README.md). Wheel zooms around the cursor, drag pans, double-click zooms in,
-// a click selects the nearest dot's row in the shared selection model.
+// a click selects the nearest dot's row in the shared selection model. Where more than
+// kMaxDots clients are in view, they are drawn as a density grid (cells of kCellPx, the darker
+// the more clients) instead of dots; zoomed in, as exact dots again.
 class MapView final : public QWidget {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(MapView)
@@ -39,12 +45,25 @@ public:
     static Colors lightColors();
     static Colors darkColors();
 
+    static constexpr int kMaxDots = 5000;       // clients in view drawn as dots; more: density cells
+    static constexpr int kCellPx = 4;           // density cell, logical pixels
+
+    // What the last paint drew (for tests and the benchmark).
+    struct PaintStats {
+        bool aggregated = false;
+        int inView = 0;                         // clients inside the view
+        int dots = 0;                           // drawn as dots
+        int cells = 0;                          // non-empty density cells drawn
+        qint64 pointNs = 0;                     // time spent on the clients (not the background)
+    };
+
     explicit MapView(QWidget *parent = nullptr);
     ~MapView() override;
 
     // One dot per row (column 0) of `model`; lat/lng are doubles in degrees, the label any
     // string-like value. Changes are followed through the model's signals and applied at most
-    // ~30 times a second.
+    // ~30 times a second. A model that is also a MapPoints (the client table) is drawn from its
+    // coordinate arrays directly, without a data() call per row.
     void setModel(QAbstractItemModel *model, int latRole, int lngRole, int labelRole);
     // Selecting a dot selects its row, and selected rows are highlighted. The selection model
     // may belong to `model` or to a proxy (chain) on top of it.
@@ -57,6 +76,7 @@ public:
     double pixelsPerDegree() const;
     double zoomFactor() const;                          // 1 when the whole world just fits
     int dotCount() const;                               // rows shown with a valid position
+    const PaintStats &lastPaint() const { return m_lastPaint; }
     int rowAt(QPointF widgetPos) const;                 // nearest dot within a few pixels, or -1
     QString toolTipForRow(int row) const;               // "client\n+lat +lng"
 
@@ -73,6 +93,7 @@ public Q_SLOTS:
     void fitWorld();
     void fitClients();                                  // all dots, with a margin; min span 0.05°
     void centerOn(double lat, double lng);              // same zoom; the view stays on the world
+    void zoomTo(double lat, double lng);                // centred, zoomed in to street level (or closer)
 
 Q_SIGNALS:
     void viewChanged();                                 // zoom or pan changed
@@ -115,6 +136,11 @@ private:
     void paintGraticule(QPainter &p) const;
     void paintOverlay(QPainter &p) const;
     void paintLabel(QPainter &p, QPointF at, const QString &text) const;
+    void paintClients(QPainter &p);
+    bool positionOfRow(int row, QPointF *lngLat) const;    // x = lng, y = lat
+    // Calls f(row, lng, lat) for every row with a position (in the model's storage order for
+    // the arrays of a MapPoints model).
+    template<typename F> void forEachPoint(F &&f) const;
     void rebuildSprite();
 
     void scheduleSync(bool full, int first = 0, int last = -1);
@@ -129,6 +155,7 @@ private:
     void selectRow(int row, bool toggle);
 
     QPointer<QAbstractItemModel> m_model;
+    const MapPoints *m_points = nullptr;                // m_model's arrays, if it has them
     QPointer<QItemSelectionModel> m_selection;
     QItemSelectionModel *m_ownSelection = nullptr;      // child of this; the default one
     int m_latRole = 0;
@@ -161,6 +188,9 @@ private:
         bool operator==(const BackgroundKey &) const = default;
     } m_backgroundKey;
     QList<QPainter::PixmapFragment> m_fragments;        // reused every frame
+    std::vector<quint32> m_cells;                       // density counts, reused every frame
+    QImage m_cellImage;
+    PaintStats m_lastPaint;
 
     QPoint m_pressPos;
     QPointF m_pressCenter;

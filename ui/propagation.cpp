@@ -7,6 +7,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QScopedValueRollback>
+#include <QSet>
 #include <QTimer>
 #include <QTreeView>
 #include <QVBoxLayout>
@@ -50,8 +51,14 @@ PropagationStore::PropagationStore(int capacity) : m_capacity(std::max(1, capaci
     m_hops.reserve(m_capacity);
 }
 
-void PropagationStore::addHops(const QList<FloodHop> &hops)
+void PropagationStore::addHops(const QList<FloodHop> &hops, quint64 hopsDropped, qint64 batchUs)
 {
+    if (hopsDropped > 0) {
+        if (m_drops.size() >= kMaxDropEvents)
+            m_drops.removeFirst();
+        m_drops.append({batchUs, hopsDropped});
+        m_droppedTotal += hopsDropped;
+    }
     for (const FloodHop &hop : hops) {
         const UpdateKey key{hop.client, hop.time};
         auto it = m_hops.find(key);
@@ -71,6 +78,25 @@ void PropagationStore::addHops(const QList<FloodHop> &hops)
 QList<FloodHop> PropagationStore::hopsOf(const QByteArray &client, protocol::Timestamp time) const
 {
     return m_hops.value(UpdateKey{client, time});
+}
+
+quint64 PropagationStore::droppedNear(const QByteArray &client, protocol::Timestamp time) const
+{
+    const auto it = m_hops.constFind(UpdateKey{client, time});
+    if (it == m_hops.cend() || it->isEmpty() || m_drops.isEmpty())
+        return 0;
+    qint64 first = it->front().timeUs;
+    qint64 last = first;
+    for (const FloodHop &h : *it) {
+        first = std::min(first, h.timeUs);
+        last = std::max(last, h.timeUs);
+    }
+    quint64 dropped = 0;
+    for (const auto &[at, n] : m_drops) {
+        if (at >= first - kDropWindowUs && at <= last + kDropWindowUs)
+            dropped += n;
+    }
+    return dropped;
 }
 
 bool PropagationStore::contains(const QByteArray &client, protocol::Timestamp time) const
@@ -108,6 +134,9 @@ void PropagationStore::clear()
 {
     m_hops.clear();
     m_order.clear();
+    m_drops.clear();
+    m_droppedTotal = 0;
+    m_evicted = 0;
 }
 
 // ---- PropagationModel ----
@@ -320,7 +349,8 @@ QVariant PropagationModel::headerData(int section, Qt::Orientation orientation, 
 PropagationView::PropagationView(QWidget *parent)
     : QWidget(parent), m_model(new PropagationModel(this)), m_picker(new QComboBox(this)),
       m_filter(new QLineEdit(this)), m_follow(new QCheckBox(tr("Follow newest"), this)),
-      m_tree(new QTreeView(this)), m_summary(new QLabel(this)), m_pickerTimer(new QTimer(this))
+      m_tree(new QTreeView(this)), m_summary(new QLabel(this)), m_sampling(new QLabel(this)),
+      m_pickerTimer(new QTimer(this))
 {
     m_picker->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_picker->setMinimumContentsLength(24);
@@ -340,6 +370,10 @@ PropagationView::PropagationView(QWidget *parent)
         m_tree->header()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     m_summary->setWordWrap(true);
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_summary->setObjectName(QStringLiteral("propagationSummary"));
+    m_sampling->setWordWrap(true);
+    m_sampling->setObjectName(QStringLiteral("propagationSampling"));
+    m_sampling->setEnabled(false);   // the muted colour of a footnote
 
     auto *pickRow = new QHBoxLayout;
     pickRow->addWidget(m_picker, 1);
@@ -350,6 +384,7 @@ PropagationView::PropagationView(QWidget *parent)
     layout->addWidget(m_filter);
     layout->addWidget(m_tree, 1);
     layout->addWidget(m_summary);
+    layout->addWidget(m_sampling);
 
     m_pickerTimer->setSingleShot(true);
     m_pickerTimer->setInterval(kPickerRefreshMs);
@@ -377,13 +412,26 @@ PropagationView::PropagationView(QWidget *parent)
     });
     connect(m_filter, &QLineEdit::textChanged, this, &PropagationView::refreshPicker);
     updateSummary();
+    updateSampling();
 }
 
-void PropagationView::addHops(const QList<FloodHop> &hops)
+void PropagationView::setNodes(const QStringList &nodes)
 {
+    m_nodes = nodes;
+    updateSummary();
+}
+
+void PropagationView::addHops(const QList<FloodHop> &hops, quint64 hopsDropped, qint64 batchUs)
+{
+    if (hops.isEmpty() && hopsDropped == 0)
+        return;
+    m_store.addHops(hops, hopsDropped, batchUs);
+    if (hopsDropped > 0) {
+        updateSummary();   // the shown update may have flooded while hops were dropped
+        updateSampling();
+    }
     if (hops.isEmpty())
         return;
-    m_store.addHops(hops);
     if (m_shown) {
         for (const FloodHop &h : hops) {
             if (h.client == m_shown->client && h.time == m_shown->time) {
@@ -427,6 +475,7 @@ void PropagationView::clear()
     m_model->clear();
     refreshPicker();
     updateSummary();
+    updateSampling();
 }
 
 bool PropagationView::followNewest() const
@@ -449,6 +498,7 @@ void PropagationView::showKey(const UpdateKey &key)
 
 void PropagationView::refreshPicker()
 {
+    updateSampling();
     if (m_follow->isChecked()) {
         if (const auto newest = m_store.newest()) {
             const UpdateKey key{newest->first, newest->second};
@@ -474,7 +524,10 @@ void PropagationView::refreshPicker()
         if (m_shown == key)
             current = int(m_pickerKeys.size());
         m_pickerKeys.append(key);
-        texts.append(tr("%1  @ %2  (%3)").arg(name, timeText(time), nodesText(m_store.hopsOf(client, time).size())));
+        const qsizetype seen = m_store.hopsOf(client, time).size();
+        texts.append(m_nodes.isEmpty() || seen >= m_nodes.size()
+                         ? tr("%1  @ %2  (%3)").arg(name, timeText(time), nodesText(seen))
+                         : tr("%1  @ %2  (%3 of %4 nodes seen)").arg(name, timeText(time)).arg(seen).arg(m_nodes.size()));
     }
     const QSignalBlocker blocker(m_picker);
     m_picker->clear();
@@ -488,8 +541,35 @@ void PropagationView::refreshPicker()
     }
 }
 
+PropagationView::Completeness PropagationView::completeness() const
+{
+    Completeness c;
+    if (!m_shown)
+        return c;
+    const QList<FloodHop> &hops = m_model->hops();
+    QSet<QString> seen;
+    for (const FloodHop &h : hops)
+        seen.insert(h.to);
+    c.seen = int(seen.size());
+    c.expected = int(m_nodes.size());
+    for (const QString &n : m_nodes) {
+        if (!seen.contains(n))
+            c.missing.append(n);
+    }
+    c.droppedNear = m_store.droppedNear(m_shown->client, m_shown->time);
+    return c;
+}
+
+QString PropagationView::summaryText() const
+{
+    return m_summary->text();
+}
+
+// Complete, or says it is not and what is known about why: hops the event stream dropped under
+// load while the update flooded, or nodes that never stored it (down, cut off, or not yet).
 void PropagationView::updateSummary()
 {
+    m_summary->setStyleSheet(QString());
     if (!m_shown) {
         m_summary->setText(tr("No update shown. Send an IAMAT to any node: each update's hops appear here."));
         return;
@@ -508,14 +588,47 @@ void PropagationView::updateSummary()
             break;
         }
     }
+    const Completeness c = completeness();
+    const QString reached = c.expected > 0 ? tr("%1 of %2 nodes").arg(c.seen).arg(c.expected) : nodesText(c.seen);
     QString text = tr("%1 @ %2: reached %3 in %4")
-                       .arg(clientText(m_shown->client), timeText(m_shown->time), nodesText(hops.size()),
+                       .arg(clientText(m_shown->client), timeText(m_shown->time), reached,
                             QStringLiteral("%1 ms").arg(double(m_model->spanUs()) / 1000.0, 0, 'f', 3));
     const int depth = m_model->maxHops();
     text += QStringLiteral(", ") + (depth == 1 ? tr("1 hop deep") : tr("%1 hops deep").arg(depth));
     if (!origin.isEmpty())
         text += QStringLiteral(", ") + tr("from %1").arg(origin);
-    m_summary->setText(text + QLatin1Char('.'));
+    else
+        text += QStringLiteral(", ") + tr("the first node's hop was not recorded");
+    text += QLatin1Char('.');
+    if (c.partial()) {
+        text += QLatin1Char(' ');
+        if (c.expected > 0)
+            text += tr("Partial: %1 of %2 nodes seen").arg(c.seen).arg(c.expected);
+        else
+            text += tr("Partial");
+        if (c.droppedNear > 0)
+            text += tr(", hops dropped under load (%L1 in the batches while it flooded)").arg(c.droppedNear);
+        if (!c.missing.isEmpty())
+            text += tr("; not seen at %1").arg(c.missing.join(QStringLiteral(", ")));
+        text += QLatin1Char('.');
+        m_summary->setStyleSheet(QStringLiteral("color: #c62828;"));
+    } else if (c.expected > 0) {
+        text += QLatin1Char(' ') + tr("Complete: every node stored it.");
+    }
+    m_summary->setText(text);
+}
+
+// Sampling, said in so many words: which updates are kept and what the bounds dropped.
+void PropagationView::updateSampling()
+{
+    QString text = tr("Recorded: the hops of the newest %L1 updates (%L2 older ones evicted).")
+                       .arg(m_store.capacity()).arg(m_store.evicted());
+    if (m_store.droppedTotal() > 0)
+        text += QLatin1Char(' ') + tr("%L1 hops were dropped under load (each batch carries at most %L2), so some trees are partial.")
+                                       .arg(m_store.droppedTotal()).arg(EventStream::kMaxHops);
+    else
+        text += QLatin1Char(' ') + tr("No hop dropped so far.");
+    m_sampling->setText(text);
 }
 
 } // namespace herd

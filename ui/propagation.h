@@ -32,9 +32,17 @@ public:
     static constexpr int kMaxUpdates = 2000;
     static constexpr int kMaxHopsPerUpdate = 256;   // a flood stores once per node; this is a guard
 
+    static constexpr qint64 kDropWindowUs = 1'000'000;   // a drop this close to an update's hops may have hit it
+    static constexpr int kMaxDropEvents = 256;
+
     explicit PropagationStore(int capacity = kMaxUpdates);
 
-    void addHops(const QList<FloodHop> &hops);
+    // One monitor batch's hops; `hopsDropped` hops of that batch (at `batchUs`) were not delivered
+    // (the event stream's bound under load): any update flooding about then may miss some.
+    void addHops(const QList<FloodHop> &hops, quint64 hopsDropped = 0, qint64 batchUs = 0);
+    // Hops dropped in batches within kDropWindowUs of this update's recorded hops.
+    quint64 droppedNear(const QByteArray &client, protocol::Timestamp time) const;
+    quint64 droppedTotal() const { return m_droppedTotal; }
     QList<FloodHop> hopsOf(const QByteArray &client, protocol::Timestamp time) const;
     bool contains(const QByteArray &client, protocol::Timestamp time) const;
     // Newest first (by when its first hop arrived); at most `max` of them (-1: all).
@@ -51,6 +59,8 @@ private:
     QHash<UpdateKey, QList<FloodHop>> m_hops;
     QList<UpdateKey> m_order;   // oldest first
     quint64 m_evicted = 0;
+    QList<QPair<qint64, quint64>> m_drops;   // (batch time, hops dropped), oldest first, bounded
+    quint64 m_droppedTotal = 0;
 };
 
 // One update's propagation as a tree: roots are the nodes that got it from a client (or whose
@@ -110,8 +120,22 @@ public:
 
     explicit PropagationView(QWidget *parent = nullptr);
 
-    // Feeds the store; the tree updates at once if the shown update got new hops.
-    void addHops(const QList<FloodHop> &hops);
+    // Feeds the store; the tree updates at once if the shown update got new hops. `hopsDropped`
+    // and `batchUs` as in a MonitorBatch.
+    void addHops(const QList<FloodHop> &hops, quint64 hopsDropped = 0, qint64 batchUs = 0);
+    // The nodes whose hops are recorded (the shown herd): a tree with fewer is partial.
+    void setNodes(const QStringList &nodes);
+
+    // Whether the shown tree has every node, and if not, what is known about why.
+    struct Completeness {
+        int seen = 0;                 // nodes with a recorded hop
+        int expected = 0;             // nodes recorded (0: unknown)
+        QStringList missing;          // expected nodes without a hop
+        quint64 droppedNear = 0;      // hops dropped under load while it flooded
+        bool partial() const { return expected > 0 ? seen < expected : droppedNear > 0; }
+    };
+    Completeness completeness() const;
+    QString summaryText() const;
     // Shows this update and stops following the newest.
     void showUpdate(const QByteArray &client, protocol::Timestamp time);
     // Shows the newest recorded update of `client`; false if none is recorded.
@@ -134,6 +158,7 @@ private:
     void schedulePickerRefresh();
     void refreshPicker();
     void updateSummary();
+    void updateSampling();
 
     PropagationStore m_store;
     PropagationModel *m_model;
@@ -142,6 +167,8 @@ private:
     QCheckBox *m_follow;
     QTreeView *m_tree;
     QLabel *m_summary;
+    QLabel *m_sampling;                // what is recorded at all: the bounds, and what they dropped
+    QStringList m_nodes;
     QTimer *m_pickerTimer;
     QList<UpdateKey> m_pickerKeys;     // the picker's rows
     std::optional<UpdateKey> m_shown;
