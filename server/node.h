@@ -110,6 +110,7 @@ public:
 
     NodeStats stats() const;
     const LocationStore &store() const { return m_store; }
+    LocationStore &store() { return m_store; }   // in the node's thread only (a slice walk moves the table)
     QString logPath() const { return m_log.path(); }
 
 Q_SIGNALS:

@@ -1,6 +1,6 @@
 #pragma once
-// A herd running in other processes or on other hosts, watched through its status endpoints
-// (contract-status.md): GET /status once for the config and the endpoints, then one GET /events
+// A herd running in other processes or on other hosts, watched through its status endpoints:
+// GET /status once for the config and the endpoints, then one GET /events
 // stream per node, merged into the same monitor batches an in-process herd produces.
 #include "config.h"
 #include "monitor.h"
@@ -52,8 +52,8 @@ public:
     QHash<QString, QUrl> endpoints() const;
     bool isLive(const QString &node) const;
     // Traffic rows merged and waiting for the next batch (at most EventStream::kMaxTrafficRows).
-    qsizetype pendingTrafficRows() const { return m_traffic.size(); }
-    quint64 pendingTrafficDropped() const { return m_trafficDropped; }
+    qsizetype pendingTrafficRows() const { return m_pending.pendingTraffic(); }
+    quint64 pendingTrafficDropped() const { return m_pending.pendingTrafficDropped(); }
 
 Q_SIGNALS:
     // /status answered: the herd's config (every node, as that process sees it).
@@ -100,11 +100,7 @@ private:
     std::atomic<bool> m_inFlight{false};
 
     // Merged since the last batch (EventStream's bounds and rules).
-    QList<TrafficRow> m_traffic;
-    quint64 m_trafficDropped = 0;
-    LatestUpdates m_stored;
-    QList<FloodHop> m_hops;
-    quint64 m_hopsDropped = 0;
+    BatchMerger m_pending{EventStream::kMaxTrafficRows, EventStream::kMaxHops};
 };
 
 } // namespace herd
