@@ -1,4 +1,5 @@
 #include "herd.h"
+#include "monitor.h"
 #include "statusserver.h"
 
 namespace herd {
@@ -17,6 +18,19 @@ Herd::Herd(HerdConfig config, QStringList hosted, QObject *parent)
 Herd::~Herd()
 {
     stop();
+    // No node may record into a stream that is going away.
+    for (Node *n : std::as_const(m_nodes))
+        n->setEventStream(nullptr);
+    delete std::exchange(m_statusEvents, nullptr);
+}
+
+EventStream *Herd::statusStream()
+{
+    if (!m_statusEvents) {
+        m_statusEvents = new EventStream([this] { return stats(); }, this);
+        m_statusEvents->setBatchesWanted(false);   // only /events readers read it
+    }
+    return m_statusEvents;
 }
 
 QString Herd::checkHosted(const HerdConfig &config, const QStringList &hosted)

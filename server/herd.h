@@ -36,6 +36,9 @@ public:
     // Every hosted node records into `events` (nullptr: monitoring off).
     void setEventStream(EventStream *events);
     EventStream *eventStream() const { return m_events; }
+    // The stream /events readers read when no in-process monitor records the herd (created on
+    // first use; only the nodes someone reads record into it).
+    EventStream *statusStream();
 
     Node *node(const QString &name) const;
     const QList<Node *> &nodes() const { return m_nodes; }
@@ -58,6 +61,7 @@ private:
     QList<Node *> m_nodes;   // children
     QList<StatusServer *> m_statusServers;   // children, while started
     EventStream *m_events = nullptr;
+    EventStream *m_statusEvents = nullptr;   // child
     QString m_lastError;
 };
 

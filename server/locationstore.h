@@ -2,6 +2,7 @@
 #include "protocol.h"
 #include <QByteArrayView>
 #include <QtGlobal>
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <vector>
@@ -106,6 +107,28 @@ public:
                 f(*record(m_table.cells[i].ref));
         }
     }
+
+    // Walks the clients a slice at a time, for a reader that must not stop the node's thread
+    // for a whole pass: calls f(const ClientRecord &) for the records in at most `maxCells` table
+    // cells from `cursor` on and returns the cursor to go on from, or -1 when the walk is done.
+    // A walk stays valid while layout() is unchanged; when it changed (the table grew), start
+    // again from 0 (a record may then be seen twice, none is missed). While the table grows,
+    // walkSlice() first finishes moving it (in slices: it returns `cursor` until done).
+    template <typename F>
+    qint64 walkSlice(qint64 cursor, quint64 maxCells, F &&f)
+    {
+        if (m_old.capacity()) {
+            migrate(maxCells);
+            return cursor;
+        }
+        const quint64 end = std::min<quint64>(quint64(cursor) + maxCells, m_table.capacity());
+        for (quint64 i = quint64(cursor); i < end; ++i) {
+            if (m_table.cells[i].ref != kEmpty)
+                f(*record(m_table.cells[i].ref));
+        }
+        return end >= m_table.capacity() ? -1 : qint64(end);
+    }
+    int layout() const { return m_table.bits; }
 
     // Accounting, for benchmarks and stats: bytes held (arena chunks, big records, tables) and
     // the part of it sitting in free lists.

@@ -2,6 +2,7 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QLocale>
 #include <array>
 #include <utility>
 
@@ -305,6 +306,7 @@ QJsonObject fromBatch(const MonitorBatch &batch)
             {QStringLiteral("traffic"), arrayOf(batch.traffic, fromRow)},
             {QStringLiteral("traffic_dropped"), double(batch.trafficDropped)},
             {QStringLiteral("stored"), arrayOf(batch.stored, fromStored)},
+            {QStringLiteral("stored_dropped"), double(batch.storedDropped)},
             {QStringLiteral("hops"), arrayOf(batch.hops, fromHop)},
             {QStringLiteral("hops_dropped"), double(batch.hopsDropped)},
             {QStringLiteral("stats"), arrayOf(batch.stats, fromNodeStats)}};
@@ -319,17 +321,141 @@ std::optional<MonitorBatch> toBatch(const QJsonObject &o)
     batch.traffic = listOf<TrafficRow>(o.value(QLatin1StringView("traffic")), toRow);
     batch.trafficDropped = counter(o.value(QLatin1StringView("traffic_dropped")));
     batch.stored = listOf<StoredUpdate>(o.value(QLatin1StringView("stored")), toStored);
+    batch.storedDropped = counter(o.value(QLatin1StringView("stored_dropped")));
     batch.hops = listOf<FloodHop>(o.value(QLatin1StringView("hops")), toHop);
     batch.hopsDropped = counter(o.value(QLatin1StringView("hops_dropped")));
     batch.stats = listOf<NodeStats>(o.value(QLatin1StringView("stats")), toNodeStats);
     return batch;
 }
 
+namespace {
+
+// A hand-written writer for the hot path (/events): the same JSON fromBatch() describes,
+// without building a QJsonObject per row.
+void putLatin1(QByteArray &out, QByteArrayView b)
+{
+    static const char hex[] = "0123456789abcdef";
+    out.append('"');
+    for (const char ch : b) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out.append('\\').append(char(c));
+        } else if (c < 0x20) {
+            const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(esc, sizeof esc);
+        } else if (c < 0x80) {
+            out.append(char(c));
+        } else {   // one code point per byte, as UTF-8
+            out.append(char(0xc0 | (c >> 6))).append(char(0x80 | (c & 0x3f)));
+        }
+    }
+    out.append('"');
+}
+
+void putString(QByteArray &out, const QString &s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const QByteArray utf8 = s.toUtf8();
+    out.append('"');
+    for (const char ch : utf8) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out.append('\\').append(char(c));
+        } else if (c < 0x20) {
+            const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            out.append(esc, sizeof esc);
+        } else {
+            out.append(char(c));
+        }
+    }
+    out.append('"');
+}
+
+void putInt(QByteArray &out, qint64 v) { out.append(QByteArray::number(v)); }
+void putDouble(QByteArray &out, double v) { out.append(QByteArray::number(v, 'g', QLocale::FloatingPointShortest)); }
+
+void putTime(QByteArray &out, protocol::Timestamp t)
+{
+    out.append("{\"sec\":");
+    putInt(out, t.sec);
+    out.append(",\"nsec\":");
+    putInt(out, t.nsec);
+    out.append('}');
+}
+
+} // namespace
+
 QByteArray batchLine(const MonitorBatch &batch)
 {
-    QByteArray line = QJsonDocument(fromBatch(batch)).toJson(QJsonDocument::Compact);
-    line.append('\n');
-    return line;
+    QByteArray out;
+    out.reserve(256 + batch.traffic.size() * 160 + batch.stored.size() * 200 + batch.hops.size() * 120);
+    out.append("{\"time_us\":");
+    putInt(out, batch.timeUs);
+    out.append(",\"traffic\":[");
+    for (qsizetype i = 0; i < batch.traffic.size(); ++i) {
+        const TrafficRow &row = batch.traffic.at(i);
+        out.append(i ? ",{\"t\":" : "{\"t\":");
+        putInt(out, row.timeUs);
+        out.append(",\"node\":");
+        putString(out, row.node);
+        out.append(",\"dir\":");
+        putString(out, directionToken(row.dir));
+        out.append(",\"kind\":");
+        putString(out, kindToken(row.kind));
+        out.append(",\"who\":");
+        putLatin1(out, row.who);
+        out.append(",\"text\":");
+        putLatin1(out, row.text);
+        out.append('}');
+    }
+    out.append("],\"traffic_dropped\":");
+    putInt(out, qint64(batch.trafficDropped));
+    out.append(",\"stored\":[");
+    for (qsizetype i = 0; i < batch.stored.size(); ++i) {
+        const StoredUpdate &u = batch.stored.at(i);
+        out.append(i ? ",{\"node\":" : "{\"node\":");
+        putString(out, u.node);
+        out.append(",\"client\":");
+        putLatin1(out, u.client);
+        out.append(",\"time\":");
+        putTime(out, u.time);
+        out.append(",\"lat\":");
+        putDouble(out, u.lat);
+        out.append(",\"lng\":");
+        putDouble(out, u.lng);
+        out.append(",\"at\":");
+        putLatin1(out, u.atLine);
+        out.append(",\"t\":");
+        putInt(out, u.timeUs);
+        out.append('}');
+    }
+    out.append("],\"stored_dropped\":");
+    putInt(out, qint64(batch.storedDropped));
+    out.append(",\"hops\":[");
+    for (qsizetype i = 0; i < batch.hops.size(); ++i) {
+        const FloodHop &h = batch.hops.at(i);
+        out.append(i ? ",{\"client\":" : "{\"client\":");
+        putLatin1(out, h.client);
+        out.append(",\"time\":");
+        putTime(out, h.time);
+        out.append(",\"from\":");
+        putString(out, h.from);
+        out.append(",\"to\":");
+        putString(out, h.to);
+        out.append(",\"t\":");
+        putInt(out, h.timeUs);
+        out.append('}');
+    }
+    out.append("],\"hops_dropped\":");
+    putInt(out, qint64(batch.hopsDropped));
+    out.append(",\"stats\":[");
+    for (qsizetype i = 0; i < batch.stats.size(); ++i) {
+        if (i)
+            out.append(',');
+        out.append(QJsonDocument(fromNodeStats(batch.stats.at(i))).toJson(QJsonDocument::Compact));
+    }
+    out.append("]}\n");
+    return out;
 }
 
 } // namespace herd::json

@@ -53,6 +53,7 @@ public:
 
     NodeStats stats() const;
     const LocationStore &store() const { return m_ctx.store; }
+    LocationStore &store() { return m_ctx.store; }   // in the node's thread only (a slice walk moves the table)
     QString logPath() const { return m_ctx.log.path(); }
 
 Q_SIGNALS:

@@ -348,43 +348,16 @@ void RemoteHerd::merge(const QString &node, MonitorBatch &&batch)
             }
         }
     }
-    // Traffic: a bounded tail, the oldest dropped first and counted.
-    m_trafficDropped += batch.trafficDropped;
-    m_traffic.append(std::move(batch.traffic));
-    const qsizetype overflow = m_traffic.size() - EventStream::kMaxTrafficRows;
-    if (overflow > 0) {
-        m_traffic.remove(0, overflow);
-        m_trafficDropped += quint64(overflow);
-    }
-    // Stored: last wins per (node, client).
-    for (StoredUpdate &u : batch.stored)
-        m_stored.put(std::move(u));
-    // Hops: the first kMaxHops.
-    m_hopsDropped += batch.hopsDropped;
-    for (FloodHop &h : batch.hops) {
-        if (m_hops.size() < EventStream::kMaxHops)
-            m_hops.append(std::move(h));
-        else
-            ++m_hopsDropped;
-    }
+    batch.stats.clear();   // kept per stream above; the batch lists every node in flush()
+    m_pending.merge(std::move(batch));
 }
 
 void RemoteHerd::flush()
 {
     if (m_inFlight.load(std::memory_order_acquire))
         return;   // the receiver is still applying the last batch: keep merging
-    auto batch = std::make_shared<MonitorBatch>();
-    batch->timeUs = protocol::nowUs();
-    // Each stream is in time order; interleave them (stable: equal times keep arrival order).
-    batch->traffic = std::exchange(m_traffic, {});
-    std::stable_sort(batch->traffic.begin(), batch->traffic.end(),
-                     [](const TrafficRow &a, const TrafficRow &b) { return a.timeUs < b.timeUs; });
-    batch->trafficDropped = std::exchange(m_trafficDropped, 0);
-    batch->stored = m_stored.take();
-    batch->hops = std::exchange(m_hops, {});
-    std::stable_sort(batch->hops.begin(), batch->hops.end(),
-                     [](const FloodHop &a, const FloodHop &b) { return a.timeUs < b.timeUs; });
-    batch->hopsDropped = std::exchange(m_hopsDropped, 0);
+    auto batch = std::make_shared<MonitorBatch>(m_pending.take(protocol::nowUs()));
+    batch->stats.clear();
     // Every node of the config, in config order.
     batch->stats.reserve(m_config.nodes.size());
     for (const NodeConfig &n : m_config.nodes) {

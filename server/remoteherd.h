@@ -51,8 +51,8 @@ public:
     const HerdConfig &config() const { return m_config; }
     QHash<QString, QUrl> endpoints() const;
     // Traffic rows merged and waiting for the next batch (at most EventStream::kMaxTrafficRows).
-    qsizetype pendingTrafficRows() const { return m_traffic.size(); }
-    quint64 pendingTrafficDropped() const { return m_trafficDropped; }
+    qsizetype pendingTrafficRows() const { return m_pending.pendingTraffic(); }
+    quint64 pendingTrafficDropped() const { return m_pending.pendingTrafficDropped(); }
 
 Q_SIGNALS:
     // /status answered: the herd's config (every node, as that process sees it).
@@ -99,11 +99,7 @@ private:
     std::atomic<bool> m_inFlight{false};
 
     // Merged since the last batch (EventStream's bounds and rules).
-    QList<TrafficRow> m_traffic;
-    quint64 m_trafficDropped = 0;
-    LatestUpdates m_stored;
-    QList<FloodHop> m_hops;
-    quint64 m_hopsDropped = 0;
+    BatchMerger m_pending{EventStream::kMaxTrafficRows, EventStream::kMaxHops};
 };
 
 } // namespace herd

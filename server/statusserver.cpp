@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QLoggingCategory>
 #include <QTcpServer>
+#include <QMutex>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -69,62 +70,16 @@ qsizetype headEnd(const QByteArray &buffer)
     return lf >= 0 ? lf + 2 : -1;
 }
 
-// This node's part of a herd-wide batch (the in-process monitor's stream).
-MonitorBatch forNode(const MonitorBatch &all, const QString &node)
-{
-    MonitorBatch b;
-    b.timeUs = all.timeUs;
-    b.trafficDropped = all.trafficDropped;
-    b.hopsDropped = all.hopsDropped;
-    for (const TrafficRow &row : all.traffic) {
-        if (row.node == node)
-            b.traffic.append(row);
-    }
-    for (const StoredUpdate &u : all.stored) {
-        if (u.node == node)
-            b.stored.append(u);
-    }
-    for (const FloodHop &h : all.hops) {
-        if (h.to == node)
-            b.hops.append(h);
-    }
-    for (const NodeStats &s : all.stats) {
-        if (s.name == node)
-            b.stats.append(s);
-    }
-    return b;
-}
-
-// Up to `limit` of the clients `node` holds, as stored updates (in no particular order).
-QList<StoredUpdate> snapshot(const Node &node, qint64 nowUs, qsizetype limit)
-{
-    QList<StoredUpdate> out;
-    out.reserve(std::min<qsizetype>(limit, node.store().size()));
-    node.store().forEach([&](const ClientRecord &r) {
-        if (out.size() >= limit)
-            return;
-        const protocol::Message m = protocol::parse(r.atLine());
-        if (m.kind != protocol::Kind::At)
-            return;
-        out.append(StoredUpdate{node.name(), r.client().toByteArray(), r.time(), m.position.lat,
-                                m.position.lng, r.atLine().toByteArray(), nowUs});
-    });
-    return out;
-}
-
 } // namespace
 
 StatusServer::StatusServer(Herd *herd, Node *node, QObject *parent)
-    : QObject(parent), m_herd(herd), m_node(node), m_server(new QTcpServer(this)), m_drainTimer(new QTimer(this))
+    : QObject(parent), m_herd(herd), m_node(node), m_server(new QTcpServer(this)), m_walkTimer(new QTimer(this))
 {
     setObjectName(node->name());
     m_server->setMaxPendingConnections(kMaxConnections + 8);
     connect(m_server, &QTcpServer::newConnection, this, &StatusServer::onNewConnection);
-    m_drainTimer->setSingleShot(true);
-    // A reader that never drains may hold the stream back this long at most; then it gets the
-    // next batches anyway (skipping them while it owes kMaxUnwrittenBytes), and is closed once it
-    // has taken nothing for kStalledMs.
-    connect(m_drainTimer, &QTimer::timeout, this, &StatusServer::releaseStream);
+    m_walkTimer->setInterval(0);   // a slice per event-loop turn: the node's lines come between
+    connect(m_walkTimer, &QTimer::timeout, this, &StatusServer::walkHeld);
 }
 
 StatusServer::~StatusServer()
@@ -136,9 +91,7 @@ StatusServer::~StatusServer()
         socket->deleteLater();
     }
     m_connections.clear();
-    m_subscribers.clear();
-    if (m_ownStream && m_node)
-        m_node->setEventStream(nullptr);
+    stopEvents();
 }
 
 bool StatusServer::listen(const QString &host, quint16 port)
@@ -177,7 +130,11 @@ void StatusServer::onNewConnection()
 {
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {
         socket->setParent(this);
-        if (m_connections.size() >= kMaxConnections) {
+        const QHostAddress from = socket->peerAddress();
+        qsizetype fromSame = 0;
+        for (auto it = m_connections.cbegin(); it != m_connections.cend(); ++it)
+            fromSame += it.key()->peerAddress() == from ? 1 : 0;
+        if (m_connections.size() >= kMaxConnections || fromSame >= kMaxConnectionsPerAddress) {
             // Full: say so and close; everyone already connected is unaffected.
             const QByteArray body = "too many connections\n";
             socket->write("HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -194,13 +151,6 @@ void StatusServer::onNewConnection()
         connect(socket, &QTcpSocket::errorOccurred, this, [this, socket] {
             if (socket->state() != QAbstractSocket::ConnectedState)
                 forget(socket);
-        });
-        connect(socket, &QTcpSocket::bytesWritten, this, [this, socket] {
-            auto it = m_connections.find(socket);
-            if (it != m_connections.end())
-                it->lastProgressMs = nowMs();
-            if (m_waitingDrain)
-                checkDrained();
         });
         QTimer::singleShot(kHeadTimeoutMs, socket, [this, socket] {
             auto it = m_connections.find(socket);
@@ -220,7 +170,6 @@ void StatusServer::forget(QTcpSocket *socket)
 {
     if (!m_connections.remove(socket))
         return;
-    unsubscribe(socket);
     socket->disconnect(this);
     socket->deleteLater();
 }
@@ -345,108 +294,129 @@ QByteArray StatusServer::statusJson() const
 
 void StatusServer::subscribe(QTcpSocket *socket)
 {
-    Pending &pending = m_connections[socket];
-    pending.answered = true;
-    pending.lastProgressMs = nowMs();
-    socket->setReadBufferSize(4096);   // nothing more is read from it
-    socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-store\r\n"
-                  "Connection: close\r\n\r\n");
-    // The first line at once, so the client knows it is subscribed, with what the node already
-    // holds: a monitor attaching to a running herd sees its clients before they next move.
+    EventStream *events = m_herd->eventStream();
+    const bool shared = events != nullptr;   // the in-process monitor's: every node records already
+    if (!events)
+        events = m_herd->statusStream();
+    if (m_events && m_events != events)
+        stopEvents();   // the herd's stream changed under us: start over
+    m_events = events;
+    connect(events, &EventStream::subscriberGone, this, &StatusServer::onSubscriberGone, Qt::UniqueConnection);
+
+    // Room: at most kMaxSubscribersPerAddress from one address and kMaxSubscribers in all. When
+    // full, a newcomer takes the place of the oldest reader of the address holding the most, so
+    // idle readers from one place never lock everyone else out.
+    const QHostAddress from = socket->peerAddress();
+    const auto countFrom = [this](const QHostAddress &a) {
+        return std::count_if(m_subscribers.cbegin(), m_subscribers.cend(),
+                             [&](const Subscriber &s) { return s.address == a; });
+    };
+    auto evictOldestOf = [this](const QHostAddress &a) {
+        for (qsizetype i = 0; i < m_subscribers.size(); ++i) {
+            if (m_subscribers.at(i).address == a) {
+                const quint32 id = m_subscribers.takeAt(i).id;
+                m_walks.remove(id);
+                m_events->closeSubscriber(id);
+                return;
+            }
+        }
+    };
+    if (countFrom(from) >= kMaxSubscribersPerAddress) {
+        evictOldestOf(from);
+    } else if (m_subscribers.size() >= kMaxSubscribers) {
+        QHostAddress most;
+        qsizetype mostCount = 0;
+        for (const Subscriber &s : std::as_const(m_subscribers)) {
+            if (const qsizetype n = countFrom(s.address); n > mostCount) {
+                most = s.address;
+                mostCount = n;
+            }
+        }
+        evictOldestOf(most);
+    }
+
+    static quint32 nextId = 1;   // network threads share the numbering; only its uniqueness matters
+    static QBasicMutex idMutex;
+    quint32 id;
+    {
+        QMutexLocker lock(&idMutex);
+        id = nextId++;
+    }
+    m_subscribers.append(Subscriber{id, from, nowMs()});
+    if (!shared && !m_recording) {
+        m_node->setEventStream(events);
+        m_recording = true;
+    }
+
+    // The reader's socket goes to the collector thread, with the response head and a first line
+    // (the node's stats) written at once so the client knows it is subscribed; the clients the
+    // node already holds follow, walked a slice at a time.
+    m_connections.remove(socket);
+    socket->disconnect(this);
     MonitorBatch first;
-    first.timeUs = nowMs() * 1000;
+    first.timeUs = protocol::nowUs();
     first.stats.append(m_node->stats());
-    first.stored = snapshot(*m_node, first.timeUs, kSnapshotClients);
-    socket->write(json::batchLine(first));
-    m_subscribers.append(socket);
-    if (m_events)
-        return;
-    if (EventStream *shared = m_herd->eventStream()) {
-        // The in-process monitor already records every node: read its batches, never hold them.
-        m_events = shared;
-        m_ownStream = false;
-    } else {
-        Node *node = m_node;
-        m_events = new EventStream([node] { return QList<NodeStats>{node->stats()}; }, this);
-        m_ownStream = true;
-        node->setEventStream(m_events);
-    }
-    m_lastLineMs = nowMs();
-    connect(m_events, &EventStream::batchReady, this, &StatusServer::onBatch);
+    QByteArray head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nCache-Control: no-store\r\n"
+                      "Connection: close\r\n\r\n";
+    head += json::batchLine(first);
+    events->addSubscriber(id, m_node->name(), socket, head);
+    m_walks.insert(id, Walk{0, m_node->store().layout()});
+    if (!m_walkTimer->isActive())
+        m_walkTimer->start();
 }
 
-void StatusServer::unsubscribe(QTcpSocket *socket)
+void StatusServer::walkHeld()
 {
-    if (!m_subscribers.removeOne(socket) || !m_subscribers.isEmpty() || !m_events)
+    if (!m_node || !m_events || m_walks.isEmpty()) {
+        m_walkTimer->stop();
         return;
-    // The last one left: the node stops recording (no cost when nobody watches).
-    m_events->disconnect(this);
-    if (m_ownStream) {
-        if (m_node)
-            m_node->setEventStream(nullptr);
-        m_events->deleteLater();   // it may be emitting right now
     }
+    if (m_events->pendingStateBytes() > kWalkMaxPendingBytes)
+        return;   // the capture is full enough: the next turn
+    LocationStore &store = m_node->store();
+    const QString &node = m_node->name();
+    EventStream *events = m_events;
+    for (auto it = m_walks.begin(); it != m_walks.end();) {
+        Walk &walk = it.value();
+        if (walk.layout != store.layout())
+            walk = Walk{0, store.layout()};   // the table grew: from the start (repeats are harmless)
+        const quint32 id = it.key();
+        walk.cursor = store.walkSlice(walk.cursor, kWalkCells, [&](const ClientRecord &r) {
+            events->held(node, id, r.client(), r.time(), r.atLine());
+        });
+        it = walk.cursor < 0 ? m_walks.erase(it) : std::next(it);
+    }
+    if (m_walks.isEmpty())
+        m_walkTimer->stop();
+}
+
+void StatusServer::onSubscriberGone(quint32 id, const QString &node)
+{
+    if (!m_node || node != m_node->name())
+        return;
+    m_walks.remove(id);
+    m_subscribers.removeIf([id](const Subscriber &s) { return s.id == id; });
+    if (m_subscribers.isEmpty() && m_recording) {
+        // The last one left: the node stops recording (no cost when nobody watches).
+        m_node->setEventStream(nullptr);
+        m_recording = false;
+    }
+}
+
+void StatusServer::stopEvents()
+{
+    if (m_events) {
+        m_events->disconnect(this);
+        for (const Subscriber &s : std::as_const(m_subscribers))
+            m_events->closeSubscriber(s.id);
+    }
+    if (m_recording && m_node)
+        m_node->setEventStream(nullptr);
+    m_recording = false;
+    m_subscribers.clear();
+    m_walks.clear();
+    m_walkTimer->stop();
     m_events = nullptr;
-    m_ownStream = false;
-    m_waitingDrain = false;
-    m_drainTimer->stop();
-}
-
-void StatusServer::onBatch(const MonitorBatchPtr &batch)
-{
-    if (m_subscribers.isEmpty() || !m_node)
-        return;
-    const MonitorBatch mine = m_ownStream ? *batch : forNode(*batch, m_node->name());
-    const bool idle = mine.traffic.isEmpty() && mine.stored.isEmpty() && mine.hops.isEmpty()
-                      && mine.trafficDropped == 0 && mine.hopsDropped == 0;
-    const qint64 now = nowMs();
-    if (idle && now - m_lastLineMs < kIdleLineMs) {
-        // Nothing happened: no line, but at least one a second (the stats move on).
-        if (m_ownStream)
-            m_events->batchApplied();
-        return;
-    }
-    m_lastLineMs = now;
-    const QByteArray line = json::batchLine(mine);
-    const QList<QTcpSocket *> subscribers = m_subscribers;
-    for (QTcpSocket *socket : subscribers) {
-        if (socket->bytesToWrite() <= kMaxUnwrittenBytes) {
-            socket->write(line);
-            continue;
-        }
-        // A reader this far behind skips batches (memory stays bounded) and, once it has taken
-        // nothing for kStalledMs, is closed: one that stopped reading never holds anyone back.
-        if (now - m_connections.value(socket).lastProgressMs > kStalledMs) {
-            qCInfo(lcHerdStatus, "%s: status: /events reader took nothing for %d ms (%lld bytes unwritten), closing",
-                   qPrintable(m_node->name()), kStalledMs, socket->bytesToWrite());
-            socket->abort();
-            forget(socket);
-        }
-    }
-    if (!m_ownStream || !m_events)
-        return;
-    m_waitingDrain = true;
-    m_drainTimer->start(kMaxDrainWaitMs);
-    checkDrained();
-}
-
-void StatusServer::checkDrained()
-{
-    for (const QTcpSocket *socket : std::as_const(m_subscribers)) {
-        if (socket->bytesToWrite() > kDrainedBytes)
-            return;
-    }
-    releaseStream();
-}
-
-void StatusServer::releaseStream()
-{
-    // Backpressure: until the readers have taken most of the last line, the stream keeps
-    // merging (bounded) instead of handing us more.
-    m_drainTimer->stop();
-    m_waitingDrain = false;
-    if (m_ownStream && m_events)
-        m_events->batchApplied();
 }
 
 } // namespace herd

@@ -1,11 +1,13 @@
 #pragma once
 // The status endpoint of one node: a small, strict HTTP/1.1 server (GET only, one request per
 // connection) with /metrics (Prometheus text), /status (JSON) and /events (the monitor stream
-// of this node as JSON lines). Lives in the network thread with its node;
-// docs/OPERATIONS.md ("Status endpoint and metrics") lists the limits.
+// of this node as JSON lines). Lives in the network thread with its node; /events readers are
+// handed to the herd's event stream, whose collector thread writes to them. docs/OPERATIONS.md
+// ("Status endpoint and metrics") lists the limits.
 #include "monitor.h"
 
 #include <QByteArray>
+#include <QHostAddress>
 #include <QHash>
 #include <QObject>
 #include <QPointer>
@@ -24,15 +26,14 @@ class StatusServer final : public QObject {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(StatusServer)
 public:
-    static constexpr int kMaxConnections = 32;                  // open at once; more get 503
+    static constexpr int kMaxConnections = 32;                  // requests being read at once; more get 503
+    static constexpr int kMaxConnectionsPerAddress = 8;         // ... from one address
     static constexpr qsizetype kMaxHeadBytes = 8 * 1024;        // request line + headers
     static constexpr int kHeadTimeoutMs = 5000;                 // to send the whole head
-    static constexpr qint64 kMaxUnwrittenBytes = 4 << 20;       // /events: a reader owing more skips batches
-    static constexpr int kStalledMs = 5000;                     // ... and is closed after this without progress
-    static constexpr qint64 kDrainedBytes = 256 * 1024;         // below this a reader keeps up
-    static constexpr int kMaxDrainWaitMs = 1000;                // backpressure holds at most this
-    static constexpr int kIdleLineMs = 1000;                    // /events: a line at least this often
-    static constexpr qsizetype kSnapshotClients = 20000;       // /events: held clients in the first line
+    static constexpr int kMaxSubscribers = 16;                  // /events readers of this node
+    static constexpr int kMaxSubscribersPerAddress = 4;         // ... from one address
+    static constexpr quint64 kWalkCells = 4096;                 // /events: held clients, table cells per slice
+    static constexpr qsizetype kWalkMaxPendingBytes = 4 << 20;  // ... paused while the capture holds more
 
     // `herd` answers /status (hosted nodes, config, endpoints); both outlive this object.
     StatusServer(Herd *herd, Node *node, QObject *parent = nullptr);
@@ -51,7 +52,6 @@ private:
     struct Pending {
         QByteArray head;
         bool answered = false;
-        qint64 lastProgressMs = 0;   // /events: when the reader last took bytes (or subscribed)
     };
 
     void onNewConnection();
@@ -63,10 +63,19 @@ private:
     QByteArray statusJson() const;
 
     void subscribe(QTcpSocket *socket);
-    void unsubscribe(QTcpSocket *socket);
-    void onBatch(const MonitorBatchPtr &batch);
-    void checkDrained();
-    void releaseStream();
+    void onSubscriberGone(quint32 id, const QString &node);
+    void walkHeld();
+    void stopEvents();
+
+    struct Subscriber {
+        quint32 id = 0;
+        QHostAddress address;
+        qint64 sinceMs = 0;
+    };
+    struct Walk {
+        qint64 cursor = 0;
+        int layout = 0;
+    };
 
     Herd *m_herd;
     QPointer<Node> m_node;
@@ -74,14 +83,13 @@ private:
     QTcpServer *m_server;
     QString m_lastError;
     QHash<QTcpSocket *, Pending> m_connections;
-    QList<QTcpSocket *> m_subscribers;
-    // /events: our own stream on the node while anyone subscribes, or the herd's (the in-process
-    // monitor's), which we only read.
-    EventStream *m_events = nullptr;
-    bool m_ownStream = false;
-    bool m_waitingDrain = false;
-    QTimer *m_drainTimer;
-    qint64 m_lastLineMs = 0;
+    // /events: the readers (their sockets live in the stream's collector thread), and the walks
+    // that send each new one the clients the node already holds, a slice per event-loop turn.
+    QList<Subscriber> m_subscribers;
+    QHash<quint32, Walk> m_walks;
+    QTimer *m_walkTimer;
+    QPointer<EventStream> m_events;   // the herd's stream the readers read
+    bool m_recording = false;         // we turned this node's recording on
 };
 
 } // namespace herd

@@ -10,8 +10,10 @@ namespace herdtest {
 
 class TestClient {
 public:
-    explicit TestClient(quint16 port, const QString &host = QStringLiteral("127.0.0.1"))
+    explicit TestClient(quint16 port, const QString &host = QStringLiteral("127.0.0.1"), const QString &from = {})
     {
+        if (!from.isEmpty())
+            m_socket.bind(QHostAddress(from));
         m_socket.connectToHost(QHostAddress(host), port);
         static_cast<void>(QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::ConnectedState
                                         || m_socket.state() == QAbstractSocket::UnconnectedState; },

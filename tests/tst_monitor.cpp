@@ -30,6 +30,7 @@ private Q_SLOTS:
     void cleanup();
     void batchCarriesLinesUpdatesAndHops();
     void trafficIsBoundedWhileTheGuiIsBusy();
+    void captureDropsAndCountsWhatDoesNotFit();
     void cutAndRestoreLink();
     void batchesSurviveJson();
 
@@ -151,6 +152,36 @@ void tst_Monitor::batchCarriesLinesUpdatesAndHops()
     QVERIFY(find(QStringLiteral("Smith"), herd::Direction::In, LineKind::Flood) >= 0);
     // Jaquez passes it to Smith only, never back to Hill: no duplicate anywhere.
     QCOMPARE(find(QStringLiteral("Hill"), herd::Direction::In, LineKind::Duplicate), qsizetype(-1));
+}
+
+// Recording never waits: between two hand-overs the capture takes at most its byte bounds, and
+// whatever did not fit reaches the consumer as a count, never as a stall.
+void tst_Monitor::captureDropsAndCountsWhatDoesNotFit()
+{
+    herd::EventStream stream(nullptr);
+    QSignalSpy spy(&stream, &herd::EventStream::batchReady);
+    const QString node = QStringLiteral("Hill");
+    const QByteArray who = "client#1 127.0.0.1:1";
+    const QByteArray text(herd::EventStream::kMaxTextBytes, 'x');
+    // All in one turn of the event loop: no hand-over can come between.
+    const int rows = int(herd::EventStream::kMaxTrafficBytesPerTick / text.size()) + 500;
+    int recorded = 0;
+    for (int i = 0; i < rows; ++i)
+        recorded += stream.line(node, herd::Direction::In, herd::LineKind::Invalid, who, text) >= 0 ? 1 : 0;
+    QVERIFY(recorded < rows);
+    QCOMPARE(stream.trafficDroppedTotal(), quint64(rows - recorded));
+    quint64 delivered = 0;
+    quint64 dropped = 0;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+        while (!spy.isEmpty()) {
+            const auto batch = spy.takeFirst().at(0).value<herd::MonitorBatchPtr>();
+            delivered += quint64(batch->traffic.size());
+            dropped += batch->trafficDropped;
+            stream.batchApplied();
+        }
+        return delivered + dropped == quint64(rows);
+    }()), 5000);
+    QCOMPARE(delivered, quint64(std::min(recorded, herd::EventStream::kMaxTrafficRows)));   // the rest counted
 }
 
 void tst_Monitor::trafficIsBoundedWhileTheGuiIsBusy()

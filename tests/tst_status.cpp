@@ -169,6 +169,7 @@ private Q_SLOTS:
     void eventsStream();
     void stalledEventsReaderIsClosed();
     void eventsStartWithWhatTheNodeHolds();
+    void idleReadersDoNotLockOthersOut();
 
 private:
     QString url(const QString &node, const char *path) const;
@@ -479,12 +480,24 @@ void tst_Status::connectionLimitAndHeadTimeout()
 {
     const quint16 port = server(u"Hill"_s)->port();
     std::vector<std::unique_ptr<TestClient>> idle;
-    for (int i = 0; i < herd::StatusServer::kMaxConnections; ++i) {
-        idle.push_back(std::make_unique<TestClient>(port));
+    // From one address at most kMaxConnectionsPerAddress: the next one gets 503.
+    for (int i = 0; i < herd::StatusServer::kMaxConnectionsPerAddress; ++i) {
+        idle.push_back(std::make_unique<TestClient>(port, u"127.0.0.1"_s, u"127.0.0.2"_s));
         QVERIFY(idle.back()->isConnected());
     }
-    // The 33rd: 503 and closed; the others are untouched.
-    TestClient extra(port);
+    {
+        TestClient sameAddress(port, u"127.0.0.1"_s, u"127.0.0.2"_s);
+        bool closed = false;
+        const QByteArray response = sameAddress.readToClose(&closed);
+        QVERIFY2(closed && response.startsWith("HTTP/1.1 503 "), response.constData());
+    }
+    // In all at most kMaxConnections: the next one, from anywhere, gets 503.
+    for (int i = int(idle.size()); i < herd::StatusServer::kMaxConnections; ++i) {
+        const QString from = u"127.0.1.%1"_s.arg(1 + i / herd::StatusServer::kMaxConnectionsPerAddress);
+        idle.push_back(std::make_unique<TestClient>(port, u"127.0.0.1"_s, from));
+        QVERIFY(idle.back()->isConnected());
+    }
+    TestClient extra(port, u"127.0.0.1"_s, u"127.0.2.1"_s);
     bool closed = false;
     const QByteArray response = extra.readToClose(&closed);
     QVERIFY2(closed && response.startsWith("HTTP/1.1 503 "), response.constData());
@@ -574,7 +587,7 @@ void tst_Status::eventsStream()
         m_herd->setEventStream(nullptr);
 }
 
-// A reader of /events that stops reading skips batches once it owes kMaxUnwrittenBytes and is
+// A reader of /events that stops reading gets merged batches once it owes kMaxUnwrittenBytes and is
 // closed after kStalledMs without progress; a reader that keeps up goes on receiving, and
 // clients go on being answered.
 void tst_Status::stalledEventsReaderIsClosed()
@@ -613,7 +626,7 @@ void tst_Status::stalledEventsReaderIsClosed()
         for (int i = 0; i < 100; ++i)
             answered += client.readLine().startsWith("AT Hill ") ? 1 : 0;
         return server(u"Hill"_s)->subscriberCount() < 2;
-    }()), 2 * herd::StatusServer::kStalledMs + 10000);
+    }()), 2 * herd::EventStream::kStalledMs + 10000);
     QCOMPARE(server(u"Hill"_s)->subscriberCount(), 1);
     QVERIFY(answered > 0);
     // The stalled one was cut off: after what was in flight, its connection ends.
@@ -635,8 +648,9 @@ void tst_Status::stalledEventsReaderIsClosed()
     QCOMPARE(server(u"Hill"_s)->subscriberCount(), 1);
 }
 
-// A monitor attaching to a running herd: the first /events line carries every client the node
-// holds (stored before anyone subscribed), so its tables and map are not empty until clients move.
+// A monitor attaching to a running herd: the first /events lines carry every client the node
+// holds (stored before anyone subscribed), so its tables and map are not empty until clients
+// move. They are walked a slice at a time, never in one stop of the node.
 void tst_Status::eventsStartWithWhatTheNodeHolds()
 {
     TestClient client(m_herd->node(u"Hill"_s)->port());
@@ -648,18 +662,24 @@ void tst_Status::eventsStartWithWhatTheNodeHolds()
     }
     QTRY_COMPARE(m_herd->node(u"Jaquez"_s)->store().size(), qsizetype(3));   // flooded before we look
 
-    for (const QString node : {u"Hill"_s, u"Jaquez"_s}) {
+    for (const QString &node : {u"Hill"_s, u"Jaquez"_s}) {
         QNetworkRequest request{QUrl(url(node, "/events"))};
         std::unique_ptr<QNetworkReply> reply(m_nam.get(request));
-        QTRY_VERIFY_WITH_TIMEOUT(reply->canReadLine(), 3000);
-        const auto first = herd::json::toBatch(QJsonDocument::fromJson(reply->readLine()).object());
-        QVERIFY(first);
-        QCOMPARE(first->stored.size(), qsizetype(3));
+        QList<herd::StoredUpdate> held;
+        QTRY_VERIFY_WITH_TIMEOUT(([&] {
+            while (reply->canReadLine()) {
+                const auto batch = herd::json::toBatch(QJsonDocument::fromJson(reply->readLine()).object());
+                if (batch)
+                    held.append(batch->stored);
+            }
+            return held.size() >= 3;
+        }()), 5000);
+        QCOMPARE(held.size(), qsizetype(3));
         for (int i = 0; i < 3; ++i) {
             const QByteArray id = "held-" + QByteArray::number(i);
-            const auto it = std::find_if(first->stored.cbegin(), first->stored.cend(),
+            const auto it = std::find_if(held.cbegin(), held.cend(),
                                          [&](const herd::StoredUpdate &u) { return u.client == id; });
-            QVERIFY2(it != first->stored.cend(), id.constData());
+            QVERIFY2(it != held.cend(), id.constData());
             QCOMPARE(it->node, node);
             QCOMPARE(it->atLine, replies.at(i));   // the origin's line, byte for byte, on both nodes
             QCOMPARE(it->lat, 10.5 + i);
@@ -667,6 +687,38 @@ void tst_Status::eventsStartWithWhatTheNodeHolds()
         }
         reply->abort();
     }
+}
+
+// Readers that never read, from a few addresses, fill every /events slot of a node: a reader from
+// somewhere else still gets in (it takes the place of the oldest reader of the address holding
+// the most), and the node goes on answering its clients meanwhile.
+void tst_Status::idleReadersDoNotLockOthersOut()
+{
+    const quint16 port = server(u"Hill"_s)->port();
+    std::vector<std::unique_ptr<TestClient>> idle;
+    for (int i = 0; i < herd::StatusServer::kMaxSubscribers + 4; ++i) {
+        const QString from = u"127.0.3.%1"_s.arg(1 + i % 3);
+        idle.push_back(std::make_unique<TestClient>(port, u"127.0.0.1"_s, from));
+        QVERIFY(idle.back()->isConnected());
+        idle.back()->send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+        QTRY_COMPARE(server(u"Hill"_s)->subscriberCount(),
+                     std::min(i + 1, std::min(herd::StatusServer::kMaxSubscribers,
+                                              3 * herd::StatusServer::kMaxSubscribersPerAddress)));
+    }
+    QTcpSocket newcomer;
+    newcomer.bind(QHostAddress(u"127.0.4.1"_s));
+    newcomer.connectToHost(QHostAddress::LocalHost, port);
+    QVERIFY(newcomer.waitForConnected(3000));
+    newcomer.write("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    QByteArray got;
+    QTRY_VERIFY_WITH_TIMEOUT(([&] {
+        got += newcomer.readAll();
+        return got.count('\n') >= 6;   // the head and a first line
+    }()), 5000);
+    QVERIFY2(got.startsWith("HTTP/1.1 200 "), got.left(200).constData());
+    TestClient client(m_herd->node(u"Hill"_s)->port());
+    client.send("IAMAT beside-idle-readers +10-20 " + nowTime() + "\n");
+    QVERIFY(client.readLine().startsWith("AT Hill "));
 }
 
 QTEST_MAIN(tst_Status)
