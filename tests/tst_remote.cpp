@@ -582,7 +582,7 @@ void tst_Remote::nodesRestartedEmptyHoldNothing()
     window.show();
     window.connectRemote(herd::RemoteHerd::endpointUrl(u"127.0.0.1:%1"_s.arg(m_endpoints[0]->port())));
     QTRY_COMPARE_WITH_TIMEOUT(window.nodeModel()->rowCount(), 3, 10000);
-    QVERIFY(QTest::qWaitFor([&] { return allLinksUp(window, 4); }, 10000));
+    QVERIFY(QTest::qWaitFor([&] { return herdtest::allLinkRowsUp(*window.linkModel(), 4); }, 10000));
     consoleIamatShowsEverywhere(window, u"Smith"_s, "before-restart", u"+51.5074-0.1278"_s);
     if (QTest::currentTestFailed())
         return;
@@ -597,7 +597,7 @@ void tst_Remote::nodesRestartedEmptyHoldNothing()
     if (QTest::currentTestFailed())
         return;
     QTRY_VERIFY_WITH_TIMEOUT(!window.clientModel()->indexOfClient("before-restart").isValid(), 15000);
-    QVERIFY(QTest::qWaitFor([&] { return allLinksUp(window, 4); }, 10000));
+    QVERIFY(QTest::qWaitFor([&] { return herdtest::allLinkRowsUp(*window.linkModel(), 4); }, 10000));
     // A client sent after the restart is held by all three again.
     consoleIamatShowsEverywhere(window, u"Hill"_s, "after-restart", u"+10+20"_s);
 }
