@@ -506,7 +506,8 @@ void checkPeer(QByteArrayView line)
         CHECK(auth->wellFormed == (n == 2), line);
         if (auth->wellFormed) {
             CHECK(sameView(auth->proof, f[1]), line);
-            const auto back = herd::peer::parseAuth(herd::peer::formatAuth(auth->proof));
+            const QByteArray formatted = herd::peer::formatAuth(auth->proof);   // the views point into it
+            const auto back = herd::peer::parseAuth(formatted);
             CHECK(back && back->wellFormed && back->proof == auth->proof, line);
         }
     }
@@ -535,7 +536,8 @@ void checkPeer(QByteArrayView line)
             CHECK(hb->store.has_value() == (n2 && n3), line);
         if (hb->store && n2 && n3)
             CHECK(hb->store->epoch == *n2 && hb->store->seq == *n3, line);
-        const auto back = herd::peer::parseHeartbeat(herd::peer::formatHeartbeat(hb->seq, {1, 2}));
+        const QByteArray formattedHb = herd::peer::formatHeartbeat(hb->seq, {1, 2});
+        const auto back = herd::peer::parseHeartbeat(formattedHb);
         CHECK(back && back->seq == hb->seq && back->store && back->store->epoch == 1 && back->store->seq == 2, line);
         const auto ack = herd::peer::parseAck(herd::peer::formatAck(hb->seqText));
         CHECK(ack && *ack == hb->seq, line);

@@ -1,5 +1,7 @@
 #include "peerprotocol.h"
 
+#include <algorithm>
+
 #include <QCryptographicHash>
 #include <QMessageAuthenticationCode>
 
@@ -23,6 +25,9 @@ Fields split(QByteArrayView line) noexcept
 
 std::optional<quint64> number(QByteArrayView text) noexcept
 {
+    // Digits only: no sign, no white space (toULongLong would take surrounding white space).
+    if (text.isEmpty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
     bool ok = false;
     const quint64 value = text.toULongLong(&ok);
     if (!ok)
