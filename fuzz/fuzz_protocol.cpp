@@ -1,4 +1,4 @@
-// libFuzzer target over SPEC §2 framing and parsing: the bytes go through LineFramer whole, in
+// libFuzzer target over the client protocol's framing and parsing (docs/PROTOCOL.md): the bytes go through LineFramer whole, in
 // chunks cut at points derived from the input, and with a small limit, each checked against a
 // plain reference framing; then every line goes through protocol::parse and the field parsers,
 // each checked against a plain reference grammar, and every valid IAMAT makes the round trip
@@ -52,7 +52,7 @@ struct Event {
     std::string bytes;   // Line/FinalLine: the line; Overlong: the whole offending raw bytes
 };
 
-// SPEC §2 framing written the obvious way over the whole input.
+// The framing rules of docs/PROTOCOL.md written the obvious way over the whole input.
 std::vector<Event> referenceFraming(QByteArrayView in, int max, bool eof)
 {
     std::vector<Event> out;

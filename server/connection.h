@@ -1,7 +1,7 @@
 #pragma once
 // A TCP connection on a raw non-blocking socket, driven by the node's Poller.
 //
-// Not a QTcpSocket because SPEC §2 needs TCP half-close: a client may shut down its write side
+// Not a QTcpSocket because the protocol needs TCP half-close: a client may shut down its write side
 // and still expect the reply to its last line, and QAbstractSocket closes both directions when
 // it reads end-of-file. Owning the descriptor also lets a node batch writes per event-loop pass.
 #include "framing.h"
