@@ -1,6 +1,6 @@
-// libFuzzer target over the client protocol's framing and parsing (docs/PROTOCOL.md): the bytes go through LineFramer whole, in
-// chunks cut at points derived from the input, and with a small limit, each checked against a
-// plain reference framing; then every line goes through protocol::parse and the field parsers,
+// libFuzzer target over the client protocol's framing and parsing (docs/PROTOCOL.md): the bytes
+// go through LineFramer whole, in chunks cut at points derived from the input, and with a small
+// limit, each checked against a plain reference framing; then every line goes through protocol::parse and the field parsers,
 // each checked against a plain reference grammar, and every valid IAMAT makes the round trip
 // through formatAt and back. Every line also goes through the peer grammar (peerprotocol.h):
 // each parser against the grammar written out, formatters and parsers round trip, and AT lines
