@@ -4,7 +4,6 @@
 
 #include <QDateTime>
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QHostAddress>
 #include <QJsonArray>
@@ -31,7 +30,6 @@ namespace {
 
 constexpr int kStartTimeoutMs = 10000;   // process start up to "herd: serving"
 constexpr int kFloodTimeoutMs = 8000;    // an update crossing the herd, redials included
-constexpr int kReplyBudgetMs = 1000;     // a down neighbour never delays a client reply
 
 // A port that was free a moment ago: bind to 0, read it, let it go.
 quint16 freePort()
@@ -316,20 +314,17 @@ void tst_E2E::onePerNodeSurvivesKill()
     smithProc->kill();
     QVERIFY(smithProc->waitForFinished(5000));
 
-    // Every live node answers at once, even those whose neighbour just died.
+    // Every live node answers, even those whose neighbour just died (how soon, in the node's own
+    // heartbeat ticks, is tst_node's slowNeighbourPausesClientsInsteadOfDropping).
     int tick = 10;
     for (const QString &n : names) {
         if (n == u"Smith"_s)
             continue;
         const QByteArray client = "quick-" + n.toLatin1();
         const QByteArray time = clientTime(++tick);
-        QElapsedTimer timer;
-        timer.start();
-        const QByteArray at = iamat(m_ports.value(n), client, loc, time, kReplyBudgetMs);
-        const qint64 elapsed = timer.elapsed();
+        const QByteArray at = iamat(m_ports.value(n), client, loc, time);
         QVERIFY2(isAtReply(at, n.toLatin1(), client, loc, time),
-                 qPrintable(u"%1 answered \"%2\" after %3 ms"_s.arg(n, QString::fromLatin1(at)).arg(elapsed)));
-        QVERIFY2(elapsed < kReplyBudgetMs, qPrintable(u"%1 took %2 ms"_s.arg(n).arg(elapsed)));
+                 qPrintable(u"%1 answered \"%2\""_s.arg(n, QString::fromLatin1(at))));
     }
 
     // Hill -> Jaquez -> Singleton -> Campbell still carries updates without Smith.
